@@ -1,0 +1,118 @@
+"""`python -m bot chat`: chat with a running bot from the terminal, as WeChat would deliver it.
+
+Each line is signed (and in safe mode encrypted) like WeChat's servers do, posted to the bot's
+/wechat endpoint, and the decrypted reply printed. Messages the bot sends on its own to this
+user (late replies, order pushes) are read from the local fake WeChat API and shown too.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from bot.config import Config
+from bot.simulator import WeChatSimulator, requests_transport
+
+DEMO_OPENID = "oDemoCustomer0001"
+
+HELP = """Type a message and press Enter. Commands:
+  /event NAME [KEY]   send an event (subscribe, unsubscribe, CLICK MENU_ORDERS, SCAN ...)
+  /user OPENID        speak as another user
+  /plain              toggle plain (unencrypted) mode
+  /quit               leave"""
+
+
+def run_chat(url: str, openid: str = DEMO_OPENID, plain: bool = False) -> int:
+    """Interactive loop; returns an exit code."""
+    config = Config.from_env()
+    transport = requests_transport(url)
+    sim = WeChatSimulator(
+        transport, config.wechat_token, config.wechat_appid, config.wechat_aes_key
+    )
+    pushes = _push_reader(config)
+    print(f"Chatting with {url}/wechat as {openid} ({'plain' if plain else 'safe'} mode).")
+    print(HELP)
+    since = time.time()
+    while True:
+        try:
+            line = input("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not line:
+            continue
+        if line == "/quit":
+            return 0
+        if line == "/plain":
+            plain = not plain
+            print(f"[{'plain' if plain else 'safe'} mode]")
+            continue
+        if line.startswith("/user "):
+            openid = line.split(maxsplit=1)[1]
+            print(f"[now speaking as {openid}]")
+            continue
+        try:
+            if line.startswith("/event "):
+                parts = line.split()
+                answer = sim.event(openid, parts[1], parts[2] if len(parts) > 2 else "",
+                                   encrypted=not plain)
+            else:
+                answer = sim.send_text(openid, line, encrypted=not plain)
+        except Exception as exc:  # the bot is not running, or the network failed
+            print(f"[could not reach the bot: {exc}]")
+            continue
+        if answer.status != 200:
+            print(f"[HTTP {answer.status}: {answer.body.decode(errors='replace')}]")
+        elif answer.text:
+            print(f"bot> {answer.text}")
+        else:
+            print("[the bot answered 'success'; any reply comes as a message below]")
+        since = _show_pushes(pushes, openid, since)
+
+
+def _push_reader(config: Config):  # noqa: ANN202
+    try:
+        from bot.fake_wechat import FakeWeChatControl
+    except ImportError:
+        return None
+    base = config.wechat_api_base_url
+    if "127.0.0.1" not in base and "localhost" not in base:
+        return None  # talking to real WeChat: pushes arrive in the real app, not here
+    return FakeWeChatControl(base)
+
+
+def _show_pushes(control, openid: str, since: float) -> float:  # noqa: ANN001
+    if control is None:
+        return since
+    # A late reply may still be on its way: look a few times before the next prompt.
+    newest = since
+    for _ in range(3):
+        try:
+            calls = control.calls(openid=openid, since=since)
+        except Exception:
+            return since
+        for call in calls:
+            newest = max(newest, call.get("time", since) + 1e-6)
+            print(f"push> [{call['path']}] {_describe(call.get('body') or {})}")
+        if calls:
+            break
+        time.sleep(0.2)
+    return newest
+
+
+def _describe(body: dict) -> str:
+    if "text" in body:
+        return body["text"].get("content", "")
+    if "data" in body:
+        return " | ".join(f"{k}: {v.get('value')}" for k, v in body["data"].items())
+    return str(body)
+
+
+def main(argv: list[str] | None = None) -> int:
+    url = os.environ.get("BOT_URL", "http://127.0.0.1:8000")
+    return run_chat(url)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

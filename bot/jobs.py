@@ -1,0 +1,95 @@
+"""Background jobs on Dramatiq's Redis broker, declared per broker (no import-time globals)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+
+from bot.messages import Incoming
+from bot.reply_coordinator import payload_of
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+# A killed worker's unacked jobs return after the heartbeat timeout once maintenance runs;
+# Dramatiq's defaults (60 s, 0.1% chance) left them parked for minutes.
+HEARTBEAT_TIMEOUT_MS = 15_000
+MAINTENANCE_CHANCE = 100_000   # per million commands: one in ten
+NAMESPACE = "bot-jobs"
+
+
+def make_broker(redis_url: str) -> RedisBroker:
+    """A Redis broker tuned so work held by a dead worker is requeued within seconds."""
+    return RedisBroker(
+        url=redis_url,
+        namespace=NAMESPACE,
+        heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+        maintenance_chance=MAINTENANCE_CHANCE,
+    )
+
+
+class Jobs:
+    """Enqueues background work; in a worker process the same object runs it."""
+
+    def __init__(self, broker: RedisBroker) -> None:
+        self.broker = broker
+        self.services: Services | None = None
+        self.dispatch: Any = None
+        self.leases: Any = None
+        self._late_reply = dramatiq.actor(
+            self._run_late_reply,
+            broker=broker,
+            actor_name="deliver_late_reply",
+            queue_name="replies",
+            max_retries=8,
+            min_backoff=500,
+            max_backoff=15_000,
+            time_limit=120_000,
+        )
+        self._user_info = dramatiq.actor(
+            self._run_fetch_user_info,
+            broker=broker,
+            actor_name="fetch_user_info",
+            queue_name="default",
+            max_retries=5,
+            min_backoff=1_000,
+        )
+
+    def bind(self, services: Services, dispatch: Any, leases: Any) -> None:
+        """Give the jobs what they need to run (a worker) or just to enqueue (the web)."""
+        self.services = services
+        self.dispatch = dispatch
+        self.leases = leases
+
+    # Enqueue side.
+    def late_reply(self, msg: Incoming) -> None:
+        self._late_reply.send(payload_of(msg))
+
+    def fetch_user_info(self, openid: str) -> None:
+        self._user_info.send(openid)
+
+    # Run side.
+    def _run_late_reply(self, payload: dict[str, Any]) -> str:
+        from bot.late_reply import deliver_late_reply
+
+        assert self.services is not None, "Jobs.bind() was not called in this worker"
+        outcome = deliver_late_reply(self.services, self.dispatch, self.leases, payload)
+        log.info("late reply for %s: %s", payload.get("openid"), outcome)
+        return outcome
+
+    def _run_fetch_user_info(self, openid: str) -> None:
+        assert self.services is not None, "Jobs.bind() was not called in this worker"
+        from bot.replies import normalise_lang
+
+        info = self.services.wechat.user_info(openid)
+        lang = normalise_lang(info.get("language"), self.services.config.default_lang)
+        # A language the user chose in chat wins over WeChat's client setting.
+        current = self.services.users.get(openid)
+        if current.get("lang_source") != "user":
+            self.services.users.update(openid, lang=lang, lang_source="wechat")
+        self.services.users.update(openid, nickname=info.get("nickname", ""))

@@ -1,0 +1,444 @@
+"""Match a customer message to an intent: pure Python, no Flask, no Redis.
+
+How a message is scored:
+
+1. Normalise it (width, traditional→simplified, case, punctuation, emoji), find its entities
+   and stand a placeholder word in for each number ("订单号", "运单号", "手机号"), so that
+   "SF123… 到哪了" reads like "运单号到哪了". A message that is only numbers matches nothing:
+   the dialogue layer acts on its entities.
+2. Cut it with jieba and the domain dictionary, map each word to its canonical synonym
+   ("邮费"→"运费", "顺丰"→"快递", "车厘子"→"生鲜") and set function words aside. Features are the
+   words (and the dictionary words inside long compounds) plus character bigrams of each run
+   of text, which survive segmentation differences and typos.
+3. A feature weighs its IDF over intents (shared by many intents → light) times how rare the
+   word the customer typed is in general Chinese (jieba's counts: "是"/"现在" → light,
+   "退货"/"运单号" → heavy). A feature no intent has weighs like the rarest known one: it is
+   what keeps "今天天气怎么样" off the intents however well "怎么样" matches.
+4. One posting list per feature over intents gives each intent the share of the query its
+   texts cover, together and weighted by how typical each word is of the intent. The best few
+   intents then have their examples scored (how much of the query each explains, and how much
+   of itself is in the query), are compared with rapidfuzz, get a bonus for their keywords,
+   and are discounted when the only shared words are question words ("什么", "在").
+5. The blend is mapped onto 0-100 so that the default threshold is 50; two intents within
+   the ambiguity margin of each other, both over their thresholds, are "ambiguous".
+
+The blend weights and the threshold were chosen on the dev set plus hand-written held-out
+queries (flat optimum; see bench/matcher_eval.py). The index is built once in
+`Matcher.__init__`; callers build a new Matcher when intents change.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from operator import itemgetter
+from types import MappingProxyType
+from typing import Any
+
+from rapidfuzz.fuzz import ratio
+
+from bot.entities import ORDER, PHONE, TRACKING, Entities, extract_entities, scan
+from bot.normalise import (
+    add_words,
+    canonical,
+    ensure_domain_dictionary,
+    gram_weight,
+    is_cjk,
+    is_light,
+    is_stopword,
+    normalise,
+    subwords,
+    tokenise,
+    word_weight,
+)
+
+__all__ = [
+    "Entities", "IntentSpec", "MatchResult", "Matcher", "extract_entities", "normalise",
+]
+
+DEFAULT_THRESHOLD = 50.0
+DEFAULT_MARGIN = 2.0
+
+# A number in the text stands for what it is, so "SF123… 到哪了" reads like "运单号到哪了".
+PLACEHOLDERS = {ORDER: "订单号", TRACKING: "运单号", PHONE: "手机号"}
+
+WORD_WEIGHT = 1.0         # feature type weights, before IDF and general-language weight
+BIGRAM_WEIGHT = 0.5
+STOP_IN_BIGRAMS = True    # "发货了" keeps its "货了": function words still shape bigrams
+UNKNOWN_DF = 1.0          # an unseen feature weighs like one only a single intent uses
+QUERY_COVERAGE = 0.5      # share of an example's score from how much of the query it explains
+# The blend (before rapidfuzz): best example, share of the query the intent's texts cover
+# together, and the same weighted by how typical each word is of the intent.
+EXAMPLE_SHARE = 0.3
+UNION_SHARE = 0.4
+TYPICAL_SHARE = 0.3
+FUZZY_SHARE = 0.1        # of the final score, from the rapidfuzz ratio
+QUESTION_VOTES = 2        # the question counts as two examples when judging typicality
+MIN_EVIDENCE = 0.25       # general-language weight of topic words the intent must share
+KEYWORD_BONUS = 8.0       # raw points for an intent whose keyword is in the message
+# Raw blend scores of good paraphrases sit around 35-70; a power curve maps the raw score that
+# best separates answerable from off-topic queries (33) to 50, so the default threshold reads
+# as "half sure" and merchants' per-intent thresholds have room on both sides.
+RAW_AT_THRESHOLD = 33.0
+SCORE_CURVE = math.log(0.5) / math.log(RAW_AT_THRESHOLD / 100.0)
+SHORTLIST_INTENTS = 8     # intents whose examples are scored and compared with rapidfuzz
+FUZZY_EXAMPLES = 2        # closest examples per shortlisted intent compared with rapidfuzz
+# Features in more than this share of intents are not walked in the index (their postings
+# are long and their weight small); they are added back for the shortlisted intents.
+COMMON_SHARE = 0.05
+COMMON_MIN = 200
+
+
+@dataclass(frozen=True)
+class IntentSpec:
+    id: str
+    question: str
+    examples: tuple[str, ...] = ()
+    answer: str | None = None
+    keywords: tuple[str, ...] = ()
+    threshold: float | None = None   # per-intent override of the match threshold (0-100)
+    builtin: bool = False
+
+    @classmethod
+    def from_dict(cls, d: dict, builtin: bool = False) -> IntentSpec:
+        """From the import format; unknown keys are the caller's business and are ignored."""
+        if not d.get("id") or not d.get("question"):
+            raise ValueError("an intent needs an id and a question")
+        threshold = d.get("threshold")
+        answer = d.get("answer")
+        return cls(
+            id=str(d["id"]).strip(),
+            question=str(d["question"]).strip(),
+            examples=_strings(d.get("examples")),
+            answer=str(answer).strip() if answer is not None else None,
+            keywords=_strings(d.get("keywords")),
+            threshold=float(threshold) if threshold is not None else None,
+            builtin=builtin,
+        )
+
+    def to_dict(self) -> dict:
+        """The import/export format: id and question, then only the optional fields in use."""
+        out: dict[str, Any] = {"id": self.id, "question": self.question}
+        if self.examples:
+            out["examples"] = list(self.examples)
+        if self.answer:
+            out["answer"] = self.answer
+        if self.keywords:
+            out["keywords"] = list(self.keywords)
+        if self.threshold is not None:
+            out["threshold"] = self.threshold
+        return out
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    text: str
+    normalised: str
+    outcome: str                  # "matched" | "ambiguous" | "unmatched"
+    intent: str | None            # the chosen id when matched, else None
+    score: float                  # best score 0-100
+    candidates: tuple[tuple[str, float], ...]   # best first, at most 3, rounded to 1 decimal
+    entities: Entities
+
+
+@dataclass(frozen=True)
+class _Analysis:
+    features: dict[str, float]    # feature -> type weight x general-language weight (no IDF)
+    compact: str                  # canonical words joined, for rapidfuzz
+    tokens: frozenset[str]        # canonical content words, for keywords
+    has_content: bool             # any content word besides number placeholders
+    topical: dict[str, float]     # "w:" features of topic words -> general-language weight
+
+
+def analyse(normalised: str, spans: list[tuple[int, int, str]] | None = None) -> _Analysis:
+    """Features of normalised text; `spans` are entity spans to replace by placeholders."""
+    if spans is None:
+        spans = scan(normalised)[1]
+    words: list[tuple[str, int]] = []
+    extra: list[str] = []            # words inside compounds: features, not part of the text
+    weights: dict[str, float] = {}
+    placeholders = set()
+    at = 0
+    for start, end, kind in spans:
+        _words(normalised[at:start], words, extra, weights)
+        words.append((PLACEHOLDERS[kind], _CONTENT))
+        weights[PLACEHOLDERS[kind]] = 1.0
+        placeholders.add(PLACEHOLDERS[kind])
+        at = end
+    _words(normalised[at:], words, extra, weights)
+
+    features: dict[str, float] = {}
+    content: list[str] = []
+    run = ""
+    for word, kind in [*words, ("", _BREAK)]:
+        if kind != _BREAK and is_cjk(word) and (kind == _CONTENT or STOP_IN_BIGRAMS):
+            run += word
+        elif run:
+            for i in range(len(run) - 1):
+                gram = run[i:i + 2]
+                features.setdefault("b:" + gram, BIGRAM_WEIGHT * gram_weight(gram))
+            run = ""
+        if kind == _CONTENT:
+            content.append(word)
+    for word in (*content, *extra):
+        features["w:" + word] = WORD_WEIGHT * weights[word]
+    parts: list[str] = []
+    for word in content:
+        if parts and not (is_cjk(word) and is_cjk(parts[-1])):
+            parts.append(" ")
+        parts.append(word)
+    return _Analysis(
+        features=features,
+        compact="".join(parts),
+        tokens=frozenset(content),
+        has_content=any(w not in placeholders for w in content),
+        topical={"w:" + w: weights[w] for w in (*content, *extra) if not is_light(w)},
+    )
+
+
+_CONTENT, _STOP, _BREAK = 0, 1, 2
+
+
+def _words(
+    text: str, words: list[tuple[str, int]], extra: list[str], weights: dict[str, float]
+) -> None:
+    # A space between words (a new clause, or text around a number) ends a bigram run.
+    words.append(("", _BREAK))
+    for piece in text.split():
+        for token in tokenise(piece):
+            if is_stopword(token):
+                words.append((token, _STOP))
+                continue
+            # A canonical word weighs what the customer actually typed: "查一下" is everyday
+            # chat, "查询" is not, though both become "查询".
+            weight = word_weight(token)
+            for word in canonical(token):
+                words.append((word, _STOP if is_stopword(word) else _CONTENT))
+                weights[word] = max(weights.get(word, 0.0), weight)
+            for part in subwords(token):
+                for word in canonical(part):
+                    if not is_stopword(word):
+                        extra.append(word)
+                        weights[word] = max(weights.get(word, 0.0), word_weight(part))
+        words.append(("", _BREAK))
+
+
+class Matcher:
+    """An immutable index over intents; `match` is safe to call from many threads."""
+
+    def __init__(
+        self,
+        intents: Iterable[IntentSpec],
+        extra_words: Iterable[str] = (),
+        threshold: float = DEFAULT_THRESHOLD,
+        ambiguity_margin: float = DEFAULT_MARGIN,
+    ) -> None:
+        """Build the index; `extra_words` are the merchant's own terms, added to jieba."""
+        ensure_domain_dictionary()
+        specs = list(intents)
+        # Keywords are matched as sets of words, so they are not added as jieba words: that
+        # would glue "订单状态" into one token and hide its parts from the synonyms.
+        add_words(extra_words)
+        self.threshold = threshold
+        self.ambiguity_margin = ambiguity_margin
+        self._specs = {spec.id: spec for spec in specs}
+        self._ids = list(self._specs)
+        self._thresholds = [
+            spec.threshold if spec.threshold is not None else threshold
+            for spec in self._specs.values()
+        ]
+        self._build()
+
+    @property
+    def intents(self) -> Mapping[str, IntentSpec]:
+        return MappingProxyType(self._specs)
+
+    def _build(self) -> None:
+        # One posting list per feature, over intents (not examples: far fewer entries to walk
+        # per query). Each entry carries the intent's blend coefficient for the feature and a
+        # bit mask of which of the intent's texts have it, so the examples of the few
+        # shortlisted intents can be scored without a second index.
+        vocab: dict[str, int] = {}
+        postings: list[array] = []
+        shares: list[array] = []
+        masks: list[list[int]] = []
+        # Every example's (feature, weight) pairs in two flat arrays, kept only until the IDF
+        # is known; flat arrays keep the build's memory peak (and the RSS it leaves) small.
+        flat_fids = array("I")
+        flat_weights = array("f")
+        ex_ends = array("I")
+        self._ex_compact: list[str] = []
+        self._ex_start = array("I")
+        self._keywords: list[tuple[frozenset[str], ...]] = []
+        for index, spec in enumerate(self._specs.values()):
+            self._ex_start.append(len(self._ex_compact))
+            counts: dict[int, int] = {}
+            bits: dict[int, int] = {}
+            size = 0
+            texts = dict.fromkeys((spec.question, *spec.examples, *spec.keywords))
+            for text in texts:
+                analysis = analyse(normalise(text))
+                if not analysis.features:
+                    continue
+                # The question is the merchant's own summary of the intent: it counts double
+                # when judging how typical a word is of the intent.
+                votes = QUESTION_VOTES if text == spec.question else 1
+                size += votes
+                bit = 1 << (len(self._ex_compact) - self._ex_start[index])
+                for feature, weight in analysis.features.items():
+                    fid = vocab.get(feature)
+                    if fid is None:
+                        fid = vocab[feature] = len(vocab)
+                        postings.append(array("I"))
+                        shares.append(array("f"))
+                        masks.append([])
+                    counts[fid] = counts.get(fid, 0) + votes
+                    bits[fid] = bits.get(fid, 0) | bit
+                    flat_fids.append(fid)
+                    flat_weights.append(weight)
+                ex_ends.append(len(flat_fids))
+                self._ex_compact.append(analysis.compact)
+            for fid, count in counts.items():
+                postings[fid].append(index)
+                shares[fid].append(count / size)
+                masks[fid].append(bits[fid])
+            keyword_tokens = (analyse(normalise(k)).tokens for k in spec.keywords)
+            self._keywords.append(tuple(t for t in keyword_tokens if t))
+        self._ex_start.append(len(self._ex_compact))
+
+        n = max(len(self._specs), 1)
+        self._vocab = vocab
+        self._idf = idf = array("d", (_idf(n, len(posting)) for posting in postings))
+        self._idf_unknown = _idf(n, UNKNOWN_DF)
+        self._postings = postings
+        # Union coverage and typical-weighted coverage folded into one coefficient per entry.
+        for feature_shares in shares:
+            for at, share in enumerate(feature_shares):
+                feature_shares[at] = UNION_SHARE + TYPICAL_SHARE * share
+        self._coefs = shares
+        self._masks = masks
+        self._ex_weight = array("d")
+        begin = 0
+        for end in ex_ends:
+            self._ex_weight.append(sum(
+                flat_weights[k] * idf[flat_fids[k]] for k in range(begin, end)
+            ))
+            begin = end
+        self._common_cut = max(COMMON_MIN, int(COMMON_SHARE * n))
+
+    def match(self, text: str) -> MatchResult:
+        """Score `text` against every intent; see the module docstring for how."""
+        normalised = normalise(text)
+        entities, spans = scan(normalised)
+        analysis = analyse(normalised, spans)
+        scored = self._score(analysis) if analysis.has_content else []
+        candidates = tuple((self._ids[i], round(s, 1)) for s, i in scored[:3])
+        outcome, intent, best = "unmatched", None, 0.0
+        if scored:
+            best, top = scored[0]
+            if best >= self._thresholds[top]:
+                outcome, intent = "matched", self._ids[top]
+                if len(scored) > 1:
+                    second, other = scored[1]
+                    if second >= self._thresholds[other] and best - second < self.ambiguity_margin:
+                        outcome, intent = "ambiguous", None
+        return MatchResult(
+            text=text,
+            normalised=normalised,
+            outcome=outcome,
+            intent=intent,
+            score=round(best, 1),
+            candidates=candidates,
+            entities=entities,
+        )
+
+    def _score(self, analysis: _Analysis) -> list[tuple[float, int]]:
+        """(score, intent index) of the shortlisted intents, best first."""
+        query: dict[int, float] = {}
+        topical: dict[int, float] = {}
+        total = 0.0
+        for feature, weight in analysis.features.items():
+            fid = self._vocab.get(feature)
+            if fid is None:
+                total += weight * self._idf_unknown
+            else:
+                query[fid] = weight * self._idf[fid]
+                total += query[fid]
+                if feature in analysis.topical:
+                    topical[fid] = analysis.topical[feature]
+        if not topical or total <= 0:
+            return []
+
+        # Intent-level coverage of the query, from the postings of its informative features.
+        acc: dict[int, float] = {}
+        common: list[int] = []
+        for fid, weight in query.items():
+            posting = self._postings[fid]
+            if len(posting) > self._common_cut:
+                common.append(fid)
+                continue
+            get = acc.get
+            for i, coef in zip(posting, self._coefs[fid], strict=True):
+                acc[i] = get(i, 0.0) + weight * coef
+        if not acc:
+            return []
+        shortlist = heapq.nlargest(SHORTLIST_INTENTS, acc.items(), key=itemgetter(1))
+
+        scored: list[tuple[float, int]] = []
+        for i, intent_part in shortlist:
+            # Which of the intent's texts share each query feature, and the common features
+            # skipped above, found by bisecting the (intent-ordered) postings.
+            start = self._ex_start[i]
+            overlap = [0.0] * (self._ex_start[i + 1] - start)
+            evidence = 0.0
+            for fid, weight in query.items():
+                posting = self._postings[fid]
+                at = bisect_left(posting, i)
+                if at == len(posting) or posting[at] != i:
+                    continue
+                if fid in common:
+                    intent_part += weight * self._coefs[fid][at]
+                evidence += topical.get(fid, 0.0)
+                mask = self._masks[fid][at]
+                while mask:
+                    low = mask & -mask
+                    overlap[low.bit_length() - 1] += weight
+                    mask ^= low
+            examples = heapq.nlargest(FUZZY_EXAMPLES, (
+                (_lexical(shared / total, shared / self._ex_weight[start + b]), b)
+                for b, shared in enumerate(overlap) if shared
+            ))
+            if not examples:
+                continue
+            fuzzy = max(ratio(analysis.compact, self._ex_compact[start + b])
+                        for _, b in examples) / 100.0
+            base = EXAMPLE_SHARE * examples[0][0] + intent_part / total
+            # Matching only through question words ("在干嘛呢" ~ "订单卡在…什么情况") is not
+            # matching a topic, however complete the coverage.
+            base *= min(1.0, evidence / MIN_EVIDENCE)
+            score = 100.0 * ((1 - FUZZY_SHARE) * base + FUZZY_SHARE * fuzzy)
+            if any(kw <= analysis.tokens for kw in self._keywords[i]):
+                score += KEYWORD_BONUS
+            if score > 0:
+                scored.append((100.0 * (min(score, 100.0) / 100.0) ** SCORE_CURVE, i))
+        scored.sort(reverse=True)
+        return scored
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    return tuple(str(v).strip() for v in value or () if str(v).strip())
+
+
+def _lexical(query_coverage: float, example_coverage: float) -> float:
+    return QUERY_COVERAGE * query_coverage + (1 - QUERY_COVERAGE) * min(example_coverage, 1.0)
+
+
+def _idf(n: int, df: float) -> float:
+    # BM25's IDF: close to zero for a feature every intent has.
+    return math.log(1.0 + (n - df + 0.5) / (df + 0.5))

@@ -1,0 +1,339 @@
+"""Text normalisation and tokenisation shared by the matcher and the entity extractor.
+
+Customers type full-width digits, traditional characters, emoji and many words for the same
+thing ("邮费"/"运费"/"快递费"). Everything here maps those surface differences onto one form,
+so that a handful of examples per intent covers phrasings nobody wrote down.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+
+import jieba
+import zhconv
+
+DOMAIN_WORDS = Path(__file__).resolve().parent.parent / "intents" / "domain_words.txt"
+
+_NON_WORD = re.compile(r"[\W_]+")
+_SPACES = re.compile(r"\s+")
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+
+# Function words that carry no intent. Kept short on purpose: "在" (在吗) or "好" (好的) do
+# carry meaning in short chat messages, and IDF already discounts what is merely frequent.
+STOPWORDS = frozenset(
+    "的 了 吗 呢 啊 吧 呀 哦 噢 嘛 么 哈 啦 喔 哟 呐 嗯 着 过 得 地 之 "
+    "我 你 您 他 她 它 我们 你们 他们 咱 咱们 亲 请 请问 麻烦 一下 下 个 这 这个 那 那个 "
+    "就 也 又 和 跟 与 及 把 给 让 一个 这边 那边 哈哈 哎 唉 诶 "
+    "i me my mine you your yours we our us is am are was were be been the a an to of for "
+    "do does did it its this that these those please pls plz and or with at by from "
+    "can could would should will shall just so yet still already now also too very really "
+    "much any some there here have has had get got good s t d m ll re ve".split()
+)
+
+# surface form -> canonical form. Both queries and intent examples go through this, so the
+# table only has to be consistent, not linguistically perfect. Groups are general e-commerce
+# vocabulary; the merchant's own product words come in through `extra_words`.
+_SYNONYM_GROUPS: dict[str, str] = {
+    # logistics
+    "快递": "快递 物流 包裹 快件 邮包 parcel package packages delivery shipment logistics "
+            "顺丰 中通 圆通 韵达 申通 京东快递 京东物流 极兔 邮政 ems 德邦 百世 天天快递 宅急送 "
+            "sf yto zto sto shunfeng yuantong zhongtong yunda shentong jitu deppon "
+            "顺丰快递 中通快递 圆通快递 韵达快递 申通快递 极兔快递 邮政快递",
+    "快递员": "快递员 配送员 派送员 送货员 快递小哥 小哥 骑手 courier",
+    "运单号": "运单号 运单 快递单号 物流单号 快递单 物流单 快递号 tracking",
+    "订单号": "订单号 订单编号 订单号码",
+    "派送": "派送 配送 送货 派件 投递 派送中 配送中",
+    "签收": "签收 已签收",
+    "哪里": "哪里 哪儿 哪 哪了 where",
+    "到货": "到货 收到货",
+    "更新": "更新 变化 动静",
+    # orders
+    "订单": "订单 单子 单 order",
+    "状态": "状态 进度 情况 status happen happened happening",
+    "查询": "查询 查 查下 查一下 查查 查看 看看 看一下 瞧瞧 check track",
+    "商品": "商品 东西 货 宝贝 产品 item items product",
+    "下单": "下单 拍 拍下 购买 purchase",
+    "发货": "发货 发 发出 寄出 出库 发件 ship shipped dispatch",
+    "取消": "取消 撤销 撤回 作废 cancel cancelled",
+    "付款": "付款 支付 付钱 付费 给钱 结账 买单 付 pay paid payment",
+    "待付款": "待付款 待支付 未付款 未支付",
+    # after-sales
+    "退货": "退货 退 退掉 退回 退回去 退了 return",
+    "退款": "退款 退钱 返款 钱退 refund refunds",
+    "换货": "换货 换 调换 exchange",
+    "不对": "不对 不一样 不符 不符合 对不上 wrong",
+    "发票": "发票 专票 普票 增值税发票 invoice receipt",
+    "开发票": "开发票 开票 开个发票",
+    "修改": "修改 更改 改 改一下 改成 更正 change modify",
+    "地址": "地址 收货地址 收件地址 address",
+    "运费": "运费 邮费 快递费 运输费 配送费",
+    "包邮": "包邮 包不包邮 免运费 免邮",
+    "优惠券": "优惠券 券 优惠码 折扣码 满减券 代金券 coupon voucher",
+    "积分": "积分 会员积分 points",
+    "抵扣": "抵扣 抵现 抵钱 抵",
+    "尺码": "尺码 码 码数 码子 尺寸 号码 size",
+    "衣服": "衣服 裤子 裙子 外套 上衣 衬衫 t恤 卫衣 毛衣 羽绒服 大衣 鞋 鞋子 运动鞋 靴子",
+    "保修": "保修 质保 维修 修 修理 保固 warranty repair",
+    "坏了": "坏了 坏 故障 损坏 不工作 broken",
+    "电器": "电器 小家电 吹风机 电吹风 耳机 音箱 充电器 电饭煲 微波炉 吸尘器 扫地机 "
+            "电脑 笔记本 平板 手表 剃须刀 电动牙刷 相机",
+    "大件": "大件 大家电 家具 空调 洗衣机 冰箱 电视 电视机 沙发 床 床垫 衣柜 书桌 餐桌 "
+            "热水器 油烟机",
+    "安装": "安装 装 组装 install installation",
+    "生鲜": "生鲜 水果 海鲜 肉 蔬菜 菜 车厘子 樱桃 苹果 香蕉 芒果 榴莲 草莓 橙子 葡萄 西瓜 "
+            "荔枝 猕猴桃 橘子 螃蟹 大闸蟹 蟹 虾 龙虾 鱼 三文鱼 生蚝 扇贝 海参 牛肉 猪肉 羊肉 "
+            "鸡肉 牛排 鸡蛋 牛奶",
+    "变质": "变质 烂 烂了 臭 臭了 死 死了 化冻 解冻 化了 不新鲜 发霉 馊 蔫",
+    "正品": "正品 真货 正版 行货 真品 genuine authentic original",
+    "假货": "假货 假的 仿品 高仿 山寨 fake",
+    "鉴定": "鉴定 验真 鉴别 防伪 防伪码 鉴定证书 证书",
+    "定制": "定制 订制 定做 私人订制 custom",
+    "降价": "降价 便宜了 变便宜 降了 打折了",
+    "价保": "价保 保价 价格保护 差价 退差价 补差价",
+    "定金": "定金 订金 deposit",
+    "发错": "发错 寄错 送错 错发",
+    "少发": "少发 漏发 少 少了 缺 缺了",
+    "无理由": "无理由 七天无理由 7天无理由",
+    "补货": "补货 到货通知 进货 上新 restock",
+    "缺货": "缺货 没货 卖完 卖完了 售罄 断货 断码 无货 卖光",
+    "海外": "海外 国外 国际 境外 外国 港澳台 香港 澳门 台湾 美国 日本 英国 加拿大 澳大利亚 "
+            "新加坡 马来西亚 韩国 德国 法国 overseas abroad international",
+    "赠品": "赠品 赠送 满赠 送的 小礼品 freebie",
+    "礼品": "礼品 礼物 礼盒 gift",
+    "包装": "包装 包一下 打包 wrap wrapping",
+    "账号": "账号 帐号 账户 帐户 account",
+    "登录": "登录 登陆 登入 登不上 login",
+    "绑定": "绑定 绑 改绑 换绑 解绑 bind",
+    "手机号": "手机号 手机号码 电话号码 phone",
+    "客服": "客服 客服人员 售后客服 service",
+    "上班": "上班 下班 营业 营业时间 工作时间 在线 值班",
+    "周末": "周末 周六 周日 星期六 星期天 星期日 节假日 假期",
+    "自提": "自提 自取 到店取 到店自提 门店自提 自己拿 pickup",
+    "门店": "门店 线下店 实体店 店里 店 线下门店",
+    "货到付款": "货到付款 到付 货到付 cod",
+    # conversation
+    "人工": "人工 真人 活人 人工服务 人工客服 human agent person staff someone somebody "
+            "representative operator",
+    "说话": "说话 聊天 对话 speak talk chat",
+    "到": "到 arrive arrived arrives arriving arrival reach",
+    "投诉": "投诉 举报 complain complaint",
+    "机器人": "机器人 机器 robot bot",
+    "通知": "通知 推送 提醒 消息推送 消息提醒 notification notifications notify push",
+    "关闭": "关闭 关掉 关了 停止 屏蔽 关 stop off disable",
+    "开启": "开启 打开 开通 恢复 enable",
+    "退订": "退订 取消订阅 unsubscribe",
+    "你好": "你好 您好 hello hi hey 哈喽 哈啰 嗨 hallo 早 早安 早上好 上午好 中午好 下午好 晚上好 "
+            "在吗 在么 在不在 在不 在嘛 "
+            "morning afternoon evening",
+    "谢谢": "谢谢 多谢 感谢 谢啦 谢了 thanks thank thx",
+    "再见": "再见 拜拜 bye goodbye 回头见 晚安 cya",
+    # function-ish words worth merging so their variants share one IDF
+    "怎么": "怎么 怎样 如何 咋 怎么办 怎么弄 怎么搞 how",
+    "可以": "可以 能 能否 能不能 可不可以 行不行 可否 行吗 行不",
+    "什么时候": "什么时候 啥时候 何时 几时 几点 when",
+    "多久": "多久 多长时间 多长 多少天 几天 要多久",
+    # dates and durations rarely decide an intent but are everywhere in orders
+    "某天": "今天 明天 昨天 前天 后天 大前天 上周 这周 下周 本周 刚才 刚刚 最近 早上 晚上 "
+            "上午 下午 中午 昨晚 今晚 明晚 今早 昨日 今日 明日 一天 两天 三天 四天 五天 六天 "
+            "好几天 一周 两周 半个月 一个月",
+    "身材": "身材 身高 体重 斤 公斤 kg cm 厘米 胖 瘦",
+    "支付宝 付款": "支付宝 alipay",
+    "微信 付款": "微信支付 wechatpay",
+    "花呗 付款": "花呗",
+    "信用卡 付款": "信用卡",
+    "银行卡 付款": "银行卡",
+    "没有": "没有 没 木有 还没 还没有",
+    "需要": "需要 想要 要 想 want need",
+    "什么": "什么 啥 干嘛 干啥 what",
+    "没有 收到": "没收到 还没收到 没收 收不到",
+    "没有 到": "不到 还不到 没到",
+    "填错": "填错 写错 弄错 搞错 打错",
+}
+
+SYNONYMS: dict[str, str] = {
+    variant: canonical
+    for canonical, variants in _SYNONYM_GROUPS.items()
+    for variant in variants.split()
+}
+
+_weights: dict[str, float] = {}
+_gram_weights: dict[str, float] = {}
+_original_counts: dict[str, int | None] = {}
+_domain_words: set[str] = set()
+
+_dictionary_lock = threading.Lock()
+_added_words: set[str] = set()
+_dictionary_ready = False
+
+
+def normalise(text: str) -> str:
+    """Full/half width, traditional→simplified, lowercase, no punctuation or emoji, one space."""
+    text = unicodedata.normalize("NFKC", text)
+    if not text.isascii():
+        text = zhconv.convert(text, "zh-cn")
+    text = _NON_WORD.sub(" ", text.lower())
+    return _SPACES.sub(" ", text).strip()
+
+
+def ensure_domain_dictionary() -> None:
+    """Load jieba once, quietly, with the domain words and every synonym variant (idempotent)."""
+    global _dictionary_ready
+    if _dictionary_ready:
+        return
+    with _dictionary_lock:
+        if _dictionary_ready:
+            return
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+        if DOMAIN_WORDS.exists():
+            for line in DOMAIN_WORDS.read_text(encoding="utf-8").splitlines():
+                parts = line.split()
+                if not parts:
+                    continue
+                freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+                tag = parts[2] if len(parts) > 2 else None
+                _domain_words.add(parts[0].lower())
+                _add_word(parts[0].lower(), freq, tag)
+        for variant in (*SYNONYMS, *SYNONYMS.values()):
+            if len(variant) > 1 and not variant.isascii() and " " not in variant:
+                _add_word(variant)
+        _dictionary_ready = True
+
+
+def add_words(words: Iterable[str]) -> None:
+    """Teach jieba the merchant's own terms (product names, brands); each is added once."""
+    ensure_domain_dictionary()
+    with _dictionary_lock:
+        for word in words:
+            word = normalise(word).replace(" ", "")
+            if len(word) > 1 and word not in _added_words:
+                _domain_words.add(word)
+                _add_word(word)
+                # A new word changes how it and the bigrams inside it are weighed.
+                _weights.pop(word, None)
+                for i in range(len(word) - 1):
+                    _gram_weights.pop(word[i:i + 2], None)
+
+
+def _add_word(word: str, freq: int | None = None, tag: str | None = None) -> None:
+    if word in _added_words:
+        return
+    _added_words.add(word)
+    _original_counts[word] = jieba.dt.FREQ.get(word)
+    # Without a frequency jieba picks one just high enough for the word to be cut out whole.
+    jieba.add_word(word, freq, tag)
+
+
+def tokenise(text: str) -> list[str]:
+    """Cut normalised text into words (no HMM: unknown words fall apart into characters, which
+    keeps segmentation of queries and examples consistent)."""
+    ensure_domain_dictionary()
+    return [t for t in jieba.lcut(text, HMM=False) if not t.isspace()]
+
+
+def subwords(token: str) -> list[str]:
+    """The dictionary words inside a long token ("礼品包装" → 礼品, 包装), as jieba's search
+    mode finds them, so a compound in one text still meets its parts in another."""
+    if len(token) < 3 or token in SYNONYMS:
+        return []
+    freq = jieba.dt.FREQ
+    found = [token[i:i + 2] for i in range(len(token) - 1) if freq.get(token[i:i + 2])]
+    if len(token) > 3:
+        found += [token[i:i + 3] for i in range(len(token) - 2) if freq.get(token[i:i + 3])]
+    return found
+
+
+def canonical(token: str) -> tuple[str, ...]:
+    """The form(s) all variants of a word share; English plurals lose their 's'; a short
+    number is any number (a height, a count), long ones are entities and never get here."""
+    if token.isdigit() and len(token) < 6:
+        return ("数字",)
+    found = SYNONYMS.get(token)
+    if found is None and token.isascii() and len(token) > 3 and token.endswith("s") \
+            and not token.endswith("ss"):
+        token = token[:-1]
+        found = SYNONYMS.get(token)
+    return tuple(found.split()) if found is not None else (token,)
+
+
+# How common a word is in general Chinese (jieba's dictionary counts), mapped to a weight:
+# "是"/"有"/"现在" say little about what a customer wants even when few intents use them, while
+# "退货"/"运单号" say a lot. Bounds are log(total / count) for the commonest and rarest words.
+_COMMON_LOG, _RARE_LOG, _MIN_WEIGHT = 5.0, 13.0, 0.15
+_NUMBER_WEIGHT = 0.3
+
+
+def word_weight(word: str) -> float:
+    """0.15-1.0: how much a word can say about intent, from its general-language frequency."""
+    cached = _weights.get(word)
+    if cached is not None:
+        return cached
+    ensure_domain_dictionary()
+    count = _general_count(word)
+    if not count:
+        if word.isdigit():
+            weight = _NUMBER_WEIGHT
+        elif word in _domain_words or word.isascii() or len(word) == 1:
+            weight = 1.0
+        else:
+            # A colloquial compound jieba does not know ("查一下", "干嘛"): as telling as its
+            # characters on average.
+            weight = sum(word_weight(c) for c in word) / len(word)
+    else:
+        rarity = math.log(jieba.dt.total / count)
+        weight = (rarity - _COMMON_LOG) / (_RARE_LOG - _COMMON_LOG)
+        weight = min(1.0, max(_MIN_WEIGHT, weight))
+    if len(_weights) < 100_000:
+        _weights[word] = weight
+    return weight
+
+
+def gram_weight(gram: str) -> float:
+    """Weight of a character bigram: a word's own, else the mean of its two characters' (a
+    bigram across a word boundary is weaker evidence than a word)."""
+    cached = _gram_weights.get(gram)
+    if cached is not None:
+        return cached
+    if _general_count(gram) or gram in _added_words:
+        weight = word_weight(gram)
+    else:
+        weight = sum(word_weight(c) for c in gram) / len(gram)
+    if len(_gram_weights) < 200_000:
+        _gram_weights[gram] = weight
+    return weight
+
+
+def _general_count(word: str) -> int:
+    # Words we added carry segmentation frequencies, not counts: use jieba's own, if any.
+    if word in _original_counts:
+        return _original_counts[word] or 0
+    return jieba.dt.FREQ.get(word) or 0
+
+
+# Canonical words that ask rather than say what about: a query sharing only these with an
+# intent has not matched its topic.
+LIGHT_WORDS = frozenset(
+    "什么 怎么 可以 没有 需要 某天 数字 在 有 是 还 为什么 怎么样 一直 现在 已经 一样 这样 那样 "
+    "好 很 太 都 再 又 会 用 做 弄 搞 说 问 看 下 上 来 去 呢".split()
+)
+
+
+def is_light(word: str) -> bool:
+    """A canonical word that asks (什么, 怎么) rather than names a topic."""
+    return word in LIGHT_WORDS
+
+
+def is_stopword(token: str) -> bool:
+    """A function word: it shapes character bigrams but is not a feature itself."""
+    return token in STOPWORDS
+
+
+def is_cjk(token: str) -> bool:
+    """Not an ASCII word or number (Chinese words take part in character bigrams)."""
+    return not _ASCII_WORD.fullmatch(token)

@@ -1,0 +1,63 @@
+"""`python -m bot worker`: Dramatiq worker processes for late replies, pushes and scans."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+
+import dramatiq
+
+from bot.config import Config
+from bot.runtime import build_runtime
+from bot.storage import redis_url_for
+
+log = logging.getLogger(__name__)
+
+
+def run_workers(processes: int = 2, threads: int = 8) -> int:
+    """Start `processes` worker processes and supervise them until SIGINT/SIGTERM."""
+    config = Config.from_env()
+    # Children must reach the same Redis: with no REDIS_URL this starts the embedded one here.
+    os.environ["REDIS_URL"] = redis_url_for(config.redis_url, config.data_dir)
+    ctx = multiprocessing.get_context("spawn")
+    children = [ctx.Process(target=work, args=(threads,), daemon=False) for _ in range(processes)]
+    for child in children:
+        child.start()
+    stop = threading.Event()
+
+    def on_signal(signum, frame):  # noqa: ANN001, ARG001
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    log.info("%d worker process(es) running", processes)
+    while not stop.wait(1.0):
+        for i, child in enumerate(children):
+            if not child.is_alive():
+                # A crashed worker's jobs come back through the broker; replace the process.
+                log.warning("worker %s exited (%s); restarting", child.pid, child.exitcode)
+                children[i] = ctx.Process(target=work, args=(threads,))
+                children[i].start()
+    for child in children:
+        child.terminate()
+    for child in children:
+        child.join(15)
+    return 0
+
+
+def work(threads: int) -> None:
+    """One worker process: build the runtime and consume jobs until told to stop."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    rt = build_runtime(Config.from_env())
+    worker = dramatiq.Worker(rt.jobs.broker, worker_threads=threads)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    worker.start()
+    queues = sorted(rt.jobs.broker.get_declared_queues())
+    log.info("worker %s consuming queues %s", os.getpid(), queues)
+    stop.wait()
+    worker.stop(timeout=10_000)

@@ -1,0 +1,58 @@
+"""Handlers for what every account receives: follow/unfollow, media, menu-less events, help."""
+
+from __future__ import annotations
+
+from bot.context import MessageContext
+from bot.handlers import Handler
+from bot.replies import Reply
+
+
+def welcome(ctx: MessageContext) -> Reply:
+    services = ctx.services
+    services.users.subscribed(ctx.openid, services.clock.now())
+    if services.jobs is not None:
+        # The user's language comes from WeChat's user info; fetch it off the request path.
+        services.jobs.fetch_user_info(ctx.openid)
+    ctx.state.clear()
+    return ctx.reply("welcome")
+
+
+def farewell(ctx: MessageContext) -> None:
+    ctx.services.users.unsubscribed(ctx.openid, ctx.services.clock.now())
+    ctx.state.clear()
+    return None
+
+
+def record_event(ctx: MessageContext) -> None:
+    """SCAN, VIEW, LOCATION and TEMPLATESENDJOBFINISH are kept, not answered."""
+    raw = ctx.msg.raw
+    detail = {"key": ctx.msg.event_key}
+    if ctx.msg.event == "location":
+        detail.update(lat=raw.get("Latitude"), lng=raw.get("Longitude"))
+    if ctx.msg.event == "templatesendjobfinish":
+        detail.update(status=raw.get("Status"), msg_id=raw.get("MsgID"))
+    ctx.services.users.record_event(ctx.openid, ctx.msg.event, ctx.services.clock.now(), **detail)
+    return None
+
+
+def media(ctx: MessageContext) -> Reply:
+    if ctx.msg.kind == "voice":
+        return ctx.reply("voice_not_recognised")
+    return ctx.reply("media_not_supported", kind=ctx.text_of(f"kind_{ctx.msg.kind}"))
+
+
+def fallback(ctx: MessageContext) -> Reply:
+    return ctx.reply("fallback")
+
+
+HANDLERS = [
+    Handler(name="welcome", handle=welcome, events=("subscribe",)),
+    Handler(name="farewell", handle=farewell, events=("unsubscribe",)),
+    Handler(
+        name="record_event",
+        handle=record_event,
+        events=("scan", "view", "location", "templatesendjobfinish", "view_miniprogram"),
+    ),
+    Handler(name="media", handle=media),
+    Handler(name="fallback", handle=fallback, menu_keys=("MENU_HELP",)),
+]

@@ -1,0 +1,21 @@
+"""Hello, thanks and goodbye."""
+
+from __future__ import annotations
+
+from bot.context import MessageContext
+from bot.dialogue_words import contains_any, load_words
+from bot.handlers import Handler
+from bot.replies import Reply
+
+
+def greet(ctx: MessageContext) -> Reply:
+    words = load_words(ctx.services.config.intents_path).get("greeting", {})
+    text = ctx.match.normalised if ctx.match else ctx.text.lower()
+    if contains_any(text, words.get("thanks", [])):
+        return ctx.reply("greeting_thanks")
+    if contains_any(text, words.get("bye", [])):
+        return ctx.reply("greeting_bye")
+    return ctx.reply("greeting_hello")
+
+
+HANDLERS = [Handler(name="greeting", handle=greet, intents=("greeting",))]

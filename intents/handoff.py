@@ -1,0 +1,35 @@
+"""转人工: hand the conversation to a human seat, or say when one will be back."""
+
+from __future__ import annotations
+
+import json
+
+from bot.context import MessageContext
+from bot.handlers import Handler
+from bot.replies import TRANSFER, Reply
+from bot.service_hours import on_duty
+
+QUEUE = "handoff:requests"
+QUEUE_MAX = 10_000
+
+
+def hand_off(ctx: MessageContext) -> Reply:
+    services = ctx.services
+    config = services.config
+    duty = on_duty(config.service_hours, services.clock, config.timezone)
+    request = {"openid": ctx.openid, "text": ctx.text, "at": int(services.clock.now()),
+               "on_duty": duty}
+    # Kept for staff either way: outside hours it is the list they work through next morning.
+    pipe = services.redis.pipeline(transaction=False)
+    pipe.lpush(QUEUE, json.dumps(request, ensure_ascii=False))
+    pipe.ltrim(QUEUE, 0, QUEUE_MAX - 1)
+    pipe.execute()
+    ctx.state.clear()
+    if duty:
+        return Reply(ctx.text_of("handoff_transferred"), kind=TRANSFER)
+    return ctx.reply("handoff_closed", hours=config.service_hours)
+
+
+HANDLERS = [
+    Handler(name="handoff", handle=hand_off, intents=("handoff",), menu_keys=("MENU_HUMAN",)),
+]

@@ -1,0 +1,251 @@
+"""The intent matcher on its own: normalisation, entities, outcomes, rebuilds. No Redis."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import FrozenInstanceError
+from pathlib import Path
+
+import pytest
+
+from bot.intent_io import load_intent_file
+from bot.matcher import Entities, IntentSpec, Matcher, extract_entities, normalise
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILTIN = ROOT / "intents" / "builtin.yaml"
+DEV_QUERIES = ROOT.parent / "shared" / "eval" / "dev_queries.tsv"
+
+FAQS = [
+    {"id": "faq_return", "question": "怎么申请退货", "answer": "在订单里申请售后。",
+     "examples": ["退货流程是什么", "不想要了怎么退", "退货怎么操作"]},
+    {"id": "faq_invoice", "question": "怎么开发票", "answer": "订单详情里申请发票。",
+     "examples": ["可以开发票吗", "我需要发票", "电子发票在哪里下载"]},
+    {"id": "faq_shipping_fee", "question": "运费怎么算", "answer": "满99包邮。",
+     "examples": ["包邮吗", "满多少包邮", "邮费多少钱"], "keywords": ["运费", "包邮"]},
+    {"id": "faq_size", "question": "尺码怎么选", "answer": "看尺码表。",
+     "examples": ["穿什么码", "衣服偏大还是偏小", "有尺码表吗"]},
+]
+
+
+def builtin_specs() -> list[IntentSpec]:
+    return [IntentSpec.from_dict(d, builtin=True)
+            for d in load_intent_file(BUILTIN, require_answer=False)]
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher([*builtin_specs(), *(IntentSpec.from_dict(d) for d in FAQS)])
+
+
+# Normalisation.
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("ＳＦ１２３４５　到哪了？", "sf12345 到哪了"),          # full-width letters, digits, space
+    ("我的訂單到哪裡了", "我的订单到哪里了"),                 # traditional -> simplified
+    ("發貨了嗎", "发货了吗"),
+    ("你好!!😊👍", "你好"),                                  # punctuation and emoji
+    ("  Order   STATUS\n please ", "order status please"),   # case, collapsed whitespace
+    ("【退货】~~怎么弄…", "退货 怎么弄"),
+    ("", ""),
+])
+def test_normalise(raw, expected):
+    assert normalise(raw) == expected
+
+
+# Entities.
+def test_carrier_prefixed_tracking_number_and_its_carrier():
+    found = extract_entities("SF1234567890123 到哪了")
+    assert found.tracking_numbers == ("SF1234567890123",)
+    assert found.carriers == ("SF",)
+    assert found.order_numbers == () and found.phones == ()
+
+
+def test_order_number_phone_and_full_width_digits():
+    found = extract_entities("订单号：２０２６１１２３００８８，手机13812345678")
+    assert found.order_numbers == ("202611230088",)
+    assert found.phones == ("13812345678",)
+    assert found.tracking_numbers == ()
+
+
+def test_digit_waybill_next_to_a_carrier_name_is_tracking():
+    found = extract_entities("中通 78312345678901 怎么没信息")
+    assert found.tracking_numbers == ("78312345678901",)
+    assert found.order_numbers == ()
+    assert found.carriers == ("ZTO",)
+
+
+@pytest.mark.parametrize(("text", "codes"), [
+    ("顺丰还是圆通", ("SF", "YTO")),
+    ("韵达和申通都行", ("YD", "STO")),
+    ("京東快遞", ("JD",)),
+    ("发的极兔吗", ("JT",)),
+    ("ems", ("EMS",)),
+])
+def test_carrier_names(text, codes):
+    assert extract_entities(text).carriers == codes
+
+
+@pytest.mark.parametrize(("text", "choice"), [
+    ("1", 1), ("2", 2), ("第二个", 2), ("选1", 1), ("第 3 个", 3), ("二", 2),
+    ("the second one", 2), ("12", None), ("123456", None), ("1个订单没到", None),
+])
+def test_choice(text, choice):
+    assert extract_entities(text).choice == choice
+
+
+def test_short_numbers_are_not_orders():
+    assert extract_entities("我165穿什么码 12345").order_numbers == ()
+
+
+def test_entities_are_frozen():
+    with pytest.raises(FrozenInstanceError):
+        Entities().choice = 1  # type: ignore[misc]
+
+
+# Outcomes.
+@pytest.mark.parametrize(("text", "intent"), [
+    ("SF1234567890123 到哪了", "logistics"),
+    ("202611230088 这个订单什么情况", "order_status"),
+    ("我的包裹怎么还没到", "logistics"),
+    ("帮我转人工", "handoff"),
+    ("关掉物流推送", "push_settings"),
+    ("谢谢你啊", "greeting"),
+    ("这个不想要了 能退吗", "faq_return"),
+    ("能开个发票吗", "faq_invoice"),
+    ("包不包邮", "faq_shipping_fee"),
+    ("我的訂單怎麼還沒發貨", "order_status"),                 # traditional characters
+    ("ＳＦ１２３４５６７８９０１２３　到哪了？", "logistics"),  # full width
+])
+def test_matched(matcher, text, intent):
+    result = matcher.match(text)
+    assert result.outcome == "matched", result
+    assert result.intent == intent
+    assert result.candidates[0][0] == intent
+    assert result.score == result.candidates[0][1] >= matcher.threshold
+
+
+@pytest.mark.parametrize("text", [
+    "今天天气怎么样", "给我讲个笑话", "推荐一部电影", "asdfghjkl", "😂😂😂", "股票今天涨了吗",
+])
+def test_off_topic_is_unmatched(matcher, text):
+    result = matcher.match(text)
+    assert result.outcome == "unmatched" and result.intent is None
+
+
+def test_only_a_number_is_unmatched_but_keeps_its_entities(matcher):
+    result = matcher.match("202611230088")
+    assert result.outcome == "unmatched" and result.intent is None
+    assert result.entities.order_numbers == ("202611230088",)
+    tracking = matcher.match("SF1234567890123")
+    assert tracking.outcome == "unmatched"
+    assert tracking.entities.tracking_numbers == ("SF1234567890123",)
+
+
+def test_result_fields(matcher):
+    result = matcher.match("  運費怎麼算？？ ")
+    assert result.text == "  運費怎麼算？？ "
+    assert result.normalised == "运费怎么算"
+    assert isinstance(result.entities, Entities)
+    assert 1 <= len(result.candidates) <= 3
+    scores = [score for _, score in result.candidates]
+    assert scores == sorted(scores, reverse=True)
+    assert all(score == round(score, 1) and 0 <= score <= 100 for score in scores)
+    assert len({intent for intent, _ in result.candidates}) == len(result.candidates)
+
+
+def test_two_intents_with_the_same_question_are_ambiguous():
+    specs = [*builtin_specs(),
+             IntentSpec(id="faq_card_a", question="礼品卡怎么用", answer="A"),
+             IntentSpec(id="faq_card_b", question="礼品卡怎么用", answer="B")]
+    result = Matcher(specs).match("礼品卡怎么用呢")
+    assert result.outcome == "ambiguous" and result.intent is None
+    assert {c for c, _ in result.candidates[:2]} == {"faq_card_a", "faq_card_b"}
+
+
+def test_a_clear_winner_is_not_ambiguous(matcher):
+    result = matcher.match("怎么申请退货")
+    assert result.outcome == "matched" and result.intent == "faq_return"
+    assert len(result.candidates) == 1 or \
+        result.candidates[0][1] - result.candidates[1][1] >= matcher.ambiguity_margin
+
+
+def test_rebuilding_with_a_new_intent_changes_the_answer(matcher):
+    before = matcher.match("你们支持花呗分期吗")
+    assert before.intent != "faq_huabei"
+    huabei = IntentSpec.from_dict({"id": "faq_huabei", "question": "支持花呗吗",
+                                   "examples": ["能用花呗吗", "花呗分期"], "answer": "支持"})
+    rebuilt = Matcher([*matcher.intents.values(), huabei])
+    after = rebuilt.match("你们支持花呗分期吗")
+    assert after.outcome == "matched" and after.intent == "faq_huabei"
+    # The old index is untouched: a Matcher is immutable once built.
+    assert matcher.match("你们支持花呗分期吗") == before
+    assert "faq_huabei" not in matcher.intents
+
+
+def test_removing_an_intent_unmatches_its_queries():
+    specs = [*builtin_specs(), *(IntentSpec.from_dict(d) for d in FAQS)]
+    assert Matcher(specs).match("退货流程怎么走").intent == "faq_return"
+    without = Matcher([s for s in specs if s.id != "faq_return"])
+    assert without.match("退货流程怎么走").intent != "faq_return"
+
+
+def test_per_intent_threshold_overrides_the_default():
+    strict = dict(FAQS[1], threshold=100)
+    specs = [*builtin_specs(), IntentSpec.from_dict(strict)]
+    result = Matcher(specs).match("能开个发票吗")
+    assert result.candidates[0][0] == "faq_invoice" and result.candidates[0][1] < 100
+    assert result.outcome == "unmatched"
+    lenient = Matcher(specs, threshold=100).match("能开个发票吗")
+    assert lenient.outcome == "unmatched"
+    loose = dict(FAQS[1], threshold=1)
+    assert Matcher([*builtin_specs(), IntentSpec.from_dict(loose)], threshold=100) \
+        .match("能开个发票吗").intent == "faq_invoice"
+
+
+def test_extra_words_are_accepted_and_matching_still_works():
+    specs = [*builtin_specs(),
+             IntentSpec(id="faq_moka", question="摩卡壶怎么清洗", answer="温水冲洗",
+                        examples=("摩卡壶能用洗碗机吗",))]
+    result = Matcher(specs, extra_words=["摩卡壶"]).match("摩卡壶要怎么洗")
+    assert result.outcome == "matched" and result.intent == "faq_moka"
+
+
+def test_empty_matcher_matches_nothing():
+    result = Matcher([]).match("我的快递到哪了")
+    assert result.outcome == "unmatched" and result.candidates == ()
+
+
+def test_intents_mapping_is_read_only(matcher):
+    assert matcher.intents["faq_invoice"].answer == "订单详情里申请发票。"
+    with pytest.raises(TypeError):
+        matcher.intents["x"] = matcher.intents["faq_invoice"]  # type: ignore[index]
+
+
+# The intent format.
+def test_spec_round_trip_omits_empty_fields():
+    spec = IntentSpec.from_dict({"id": " faq_x ", "question": "问题", "examples": ["一", ""],
+                                 "keywords": [], "answer": "答", "threshold": 70})
+    assert spec == IntentSpec(id="faq_x", question="问题", examples=("一",), answer="答",
+                              threshold=70.0)
+    assert spec.to_dict() == {"id": "faq_x", "question": "问题", "examples": ["一"],
+                              "answer": "答", "threshold": 70.0}
+    assert IntentSpec.from_dict(spec.to_dict()) == spec
+    bare = IntentSpec.from_dict({"id": "greeting", "question": "你好"}, builtin=True)
+    assert bare.builtin and bare.to_dict() == {"id": "greeting", "question": "你好"}
+    with pytest.raises(ValueError):
+        IntentSpec.from_dict({"id": "x"})
+
+
+def test_builtin_file_has_the_five_intents_with_many_examples():
+    docs = load_intent_file(BUILTIN, require_answer=False)
+    assert [d["id"] for d in docs] == [
+        "order_status", "logistics", "handoff", "push_settings", "greeting"]
+    assert all(len(d["examples"]) >= 15 for d in docs)
+
+
+@pytest.mark.skipif(not DEV_QUERIES.exists(), reason="no dev set next to the repo")
+def test_builtin_examples_do_not_copy_the_dev_set():
+    with DEV_QUERIES.open(encoding="utf-8", newline="") as f:
+        dev = {normalise(row["text"]) for row in csv.DictReader(f, delimiter="\t")}
+    texts = [t for d in load_intent_file(BUILTIN, require_answer=False)
+             for t in (d["question"], *d.get("examples", []))]
+    assert not dev & {normalise(t) for t in texts}

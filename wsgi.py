@@ -1,0 +1,5 @@
+"""Entry point for gunicorn: `gunicorn -c gunicorn.conf.py wsgi:app`."""
+
+from bot import create_app
+
+app = create_app()
