@@ -15,6 +15,17 @@ class ConfigError(RuntimeError):
     """Raised at start-up when the configuration cannot work; the message says what to set."""
 
 
+# What BOT_DEMO=1 fills in for settings left empty (never used when they are set).
+DEMO_DEFAULTS = {
+    "wechat_token": "demo-token",
+    "wechat_appid": "wxdemo0000000000",
+    "wechat_secret": "demo-secret",
+    "wechat_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    "order_webhook_secret": "demo-webhook-secret",
+    "secret_key": "demo-secret-key",
+}
+
+
 @dataclass(frozen=True)
 class Config:
     """Every setting the bot reads. Field names map to upper-case environment variables."""
@@ -76,15 +87,9 @@ class Config:
 
     def _with_demo_defaults(self) -> Config:
         # Demo values let a newcomer start with nothing set; production must set its own.
-        return replace(
-            self,
-            wechat_token=self.wechat_token or "demo-token",
-            wechat_appid=self.wechat_appid or "wxdemo0000000000",
-            wechat_secret=self.wechat_secret or "demo-secret",
-            wechat_aes_key=self.wechat_aes_key or "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
-            order_webhook_secret=self.order_webhook_secret or "demo-webhook-secret",
-            secret_key=self.secret_key or "demo-secret-key",
-        )
+        return replace(self, **{
+            name: getattr(self, name) or value for name, value in DEMO_DEFAULTS.items()
+        })
 
     def _validate(self) -> None:
         missing = [

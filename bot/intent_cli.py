@@ -18,8 +18,7 @@ def open_store(config: Config | None = None) -> IntentStore:
     config = config or Config.from_env(_env_with_demo_fallback())
     client = connect(redis_url_for(config.redis_url, config.data_dir))
     store = IntentStore(client, config.intents_path)
-    if not store.get("order_status"):
-        store.seed_defaults()  # a fresh store still knows the built-ins
+    store.ensure_builtins()  # a fresh store still knows the built-ins; no sample FAQ here
     return store
 
 

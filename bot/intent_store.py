@@ -1,13 +1,15 @@
 """Intents live in Redis so merchants' edits reach every worker within a second, no restart.
 
-Built-in intents come from `intents/builtin.yaml` (refreshed at start-up); merchant FAQ intents
+Built-in intents come from `intents/builtin.yaml` (reloaded whenever the file changes); merchant FAQ intents
 are imported or edited at run time. A version counter changes on every edit; each process
 checks it at most every RELOAD_CHECK seconds and rebuilds its matcher only when it moved.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import threading
 import time
 from pathlib import Path
@@ -17,11 +19,16 @@ import redis
 
 from bot.intent_io import load_intent_file
 
+log = logging.getLogger(__name__)
+
 DATA = "intents:data"
 VERSION = "intents:version"
 TERMS = "intents:terms"
 SEEDED = "intents:seeded"
+BUILTIN_HASH = "intents:builtin-sha256"
 RELOAD_CHECK = 0.5
+# A rebuild slower than this runs in a background thread next time.
+BACKGROUND_BUILD = 0.25
 
 
 class IntentStore:
@@ -34,6 +41,8 @@ class IntentStore:
         self._matcher: Any = None
         self._version: int | None = None
         self._checked_at = 0.0
+        self._build_seconds = 0.0
+        self._rebuilding = False
 
     # Reading.
     def all(self) -> list[dict[str, Any]]:
@@ -118,29 +127,71 @@ class IntentStore:
         self.upsert(doc, builtin=builtin)
         return doc
 
-    def seed_defaults(self) -> None:
-        """Built-ins always follow the files; the sample FAQ is seeded only into an empty shop."""
-        builtin = load_intent_file(self.intents_dir / "builtin.yaml", require_answer=False)
-        self.import_docs(builtin, replace=True, builtin=True)
+    def ensure_builtins(self) -> bool:
+        """Load `intents/builtin.yaml` into Redis when the file changed; True if it did."""
+        path = self.intents_dir / "builtin.yaml"
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if self.redis.get(BUILTIN_HASH) == digest:
+            return False
+        self.import_docs(load_intent_file(path, require_answer=False), replace=True,
+                         builtin=True)
+        self.redis.set(BUILTIN_HASH, digest)
+        return True
+
+    def seed_sample(self) -> bool:
+        """The sample FAQ (`intents/faq_seed.yaml`), once, into a demo shop; True if seeded."""
         sample = self.intents_dir / "faq_seed.yaml"
-        if sample.exists() and self.redis.set(SEEDED, 1, nx=True):
-            self.import_docs(load_intent_file(sample), builtin=False)
+        if not sample.exists() or not self.redis.set(SEEDED, 1, nx=True):
+            return False
+        self.import_docs(load_intent_file(sample), builtin=False)
+        return True
+
+    def seed_defaults(self) -> None:
+        """Built-ins and the sample FAQ: what the demo starts with."""
+        self.ensure_builtins()
+        self.seed_sample()
 
     # Matching.
     def matcher(self) -> Any:
-        """This process's matcher, rebuilt when another process (or this one) edited intents."""
+        """This process's matcher, following other processes' edits.
+
+        The first build happens here. Later ones too, unless the last build was slow (a shop
+        with thousands of FAQs): then the old matcher keeps answering while a thread rebuilds.
+        """
         now = time.monotonic()
         if self._matcher is not None and now - self._checked_at < RELOAD_CHECK:
             return self._matcher
         with self._lock:
             if self._matcher is not None and now - self._checked_at < RELOAD_CHECK:
                 return self._matcher
-            version = self.version()
-            if self._matcher is None or version != self._version:
-                self._matcher = self._build()
-                self._version = version
             self._checked_at = now
-        return self._matcher
+            if self._matcher is None:
+                self.ensure_builtins()
+                self._rebuild()
+            elif self.version() != self._version and not self._rebuilding:
+                if self._build_seconds < BACKGROUND_BUILD:
+                    self._rebuild()
+                else:
+                    self._rebuilding = True
+                    threading.Thread(target=self._rebuild_in_background, daemon=True,
+                                     name="matcher-rebuild").start()
+            return self._matcher
+
+    def _rebuild(self) -> None:
+        # Read the version first: an edit landing during the build triggers another one.
+        version = self.version()
+        started = time.monotonic()
+        matcher = self._build()
+        self._build_seconds = time.monotonic() - started
+        self._matcher, self._version = matcher, version
+
+    def _rebuild_in_background(self) -> None:
+        try:
+            self._rebuild()
+        except Exception:  # Redis hiccup: keep the old matcher, try again on the next check
+            log.exception("matcher rebuild failed")
+        finally:
+            self._rebuilding = False
 
     def _build(self) -> Any:
         from bot.matcher import IntentSpec, Matcher

@@ -61,7 +61,7 @@ def build_runtime(
         unmatched=UnmatchedStore(client),
         prefs=PreferenceStore(client),
     )
-    services.wechat = wechat if wechat is not None else _wechat_api(config, client, clock)
+    services.wechat = wechat if wechat is not None else _wechat_api(config, client)
     _attach_optional(services)
     jobs = Jobs(make_broker(url))
     services.jobs = jobs
@@ -71,12 +71,12 @@ def build_runtime(
     return Runtime(services, dispatcher, coordinator, jobs, url)
 
 
-def _wechat_api(config: Config, client: redis.Redis, clock: Clock) -> object | None:
+def _wechat_api(config: Config, client: redis.Redis) -> object | None:
     try:
         from bot.wechat_api import WeChatAPI
     except ImportError:
         return None
-    return WeChatAPI(config, client, clock)
+    return WeChatAPI(config, client)
 
 
 def _attach_optional(services: Services) -> None:
