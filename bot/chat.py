@@ -7,11 +7,13 @@ user (late replies, order pushes) are read from the local fake WeChat API and sh
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
 
 from bot.config import Config
+from bot.fake_wechat import FakeWeChatControl
 from bot.simulator import WeChatSimulator, requests_transport
 
 DEMO_OPENID = "oDemoCustomer0001"
@@ -23,9 +25,28 @@ HELP = """Type a message and press Enter. Commands:
   /quit               leave"""
 
 
-def run_chat(url: str, openid: str = DEMO_OPENID, plain: bool = False) -> int:
+def chat_config(url: str | None) -> tuple[Config, str]:
+    """The settings to sign with and the bot's URL: a running demo's, unless set otherwise."""
+    env = dict(os.environ)
+    if not env.get("WECHAT_TOKEN"):
+        env["BOT_DEMO"] = "1"  # no account configured: talk to the demo
+    config = Config.from_env(env)
+    demo = {}
+    if config.bot_demo:
+        from bot.demo import demo_file
+
+        path = demo_file(config)
+        if path.exists():
+            demo = json.loads(path.read_text(encoding="utf-8"))
+            if "WECHAT_API_BASE_URL" not in env:
+                config = Config.from_env({**env,
+                                          "WECHAT_API_BASE_URL": demo["wechat_api_base_url"]})
+    return config, url or demo.get("bot_url") or "http://127.0.0.1:8000"
+
+
+def run_chat(url: str | None = None, openid: str = DEMO_OPENID, plain: bool = False) -> int:
     """Interactive loop; returns an exit code."""
-    config = Config.from_env()
+    config, url = chat_config(url)
     transport = requests_transport(url)
     sim = WeChatSimulator(
         transport, config.wechat_token, config.wechat_appid, config.wechat_aes_key
@@ -71,18 +92,14 @@ def run_chat(url: str, openid: str = DEMO_OPENID, plain: bool = False) -> int:
         since = _show_pushes(pushes, openid, since)
 
 
-def _push_reader(config: Config):  # noqa: ANN202
-    try:
-        from bot.fake_wechat import FakeWeChatControl
-    except ImportError:
-        return None
+def _push_reader(config: Config) -> FakeWeChatControl | None:
     base = config.wechat_api_base_url
     if "127.0.0.1" not in base and "localhost" not in base:
         return None  # talking to real WeChat: pushes arrive in the real app, not here
     return FakeWeChatControl(base)
 
 
-def _show_pushes(control, openid: str, since: float) -> float:  # noqa: ANN001
+def _show_pushes(control: FakeWeChatControl | None, openid: str, since: float) -> float:
     if control is None:
         return since
     # A late reply may still be on its way: look a few times before the next prompt.
@@ -92,6 +109,7 @@ def _show_pushes(control, openid: str, since: float) -> float:  # noqa: ANN001
             calls = control.calls(openid=openid, since=since)
         except Exception:
             return since
+        calls = [c for c in calls if c["path"].startswith("message/") and c["result"] == 0]
         for call in calls:
             newest = max(newest, call.get("time", since) + 1e-6)
             print(f"push> [{call['path']}] {_describe(call.get('body') or {})}")

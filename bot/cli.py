@@ -25,7 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--threads", type=int, default=8)
 
     chat = sub.add_parser("chat", help="chat with a running bot from the terminal")
-    chat.add_argument("--url", default=os.environ.get("BOT_URL", "http://127.0.0.1:8000"))
+    chat.add_argument("--url", default=os.environ.get("BOT_URL"),
+                      help="the bot's base URL (default: the running demo's)")
     chat.add_argument("--openid", default="oDemoCustomer0001")
     chat.add_argument("--plain", action="store_true", help="send unencrypted messages")
 

@@ -6,6 +6,7 @@ gunicorn (the web app) and a Dramatiq worker until Ctrl-C.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -35,6 +36,10 @@ def run_demo(port: int = 8000, fake_port: int = 8001, smoke: bool = False) -> in
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
     config = Config.from_env()
     seeded = seed_demo_data(config)
+    # `python -m bot chat` reads this to find the bot and the fake WeChat, whatever the ports.
+    running = demo_file(config)
+    running.write_text(json.dumps({"bot_url": f"http://127.0.0.1:{port}",
+                                   "wechat_api_base_url": fake.url}), encoding="utf-8")
     env = dict(os.environ, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="2")
     web = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
@@ -64,6 +69,13 @@ def run_demo(port: int = 8000, fake_port: int = 8001, smoke: bool = False) -> in
             except subprocess.TimeoutExpired:
                 proc.kill()
         fake.stop()
+        running.unlink(missing_ok=True)
+
+
+def demo_file(config: Config) -> Path:
+    """Where a running demo says where it listens."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    return config.data_dir / "demo.json"
 
 
 def seed_demo_data(config: Config) -> list[str]:

@@ -1,8 +1,9 @@
 """Intents live in Redis so merchants' edits reach every worker within a second, no restart.
 
-Built-in intents come from `intents/builtin.yaml` (reloaded whenever the file changes); merchant FAQ intents
-are imported or edited at run time. A version counter changes on every edit; each process
-checks it at most every RELOAD_CHECK seconds and rebuilds its matcher only when it moved.
+Built-in intents come from `intents/builtin.yaml` (reloaded whenever the file changes);
+merchant FAQ intents are imported or edited at run time. A version counter changes on every
+edit; each process checks it at most every RELOAD_CHECK seconds and rebuilds its matcher only
+when it moved.
 """
 
 from __future__ import annotations
