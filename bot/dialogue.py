@@ -45,10 +45,10 @@ class Conversation:
         self.data = {}
         self._dirty = True
 
-    def save(self) -> None:
-        """Write only when something changed; each write renews the TTL."""
+    def save(self, pipe: redis.client.Pipeline | None = None) -> None:
+        """Write only when something changed (into `pipe` if given); each write renews the TTL."""
         if self._dirty:
-            self._store.write(self.openid, {"pending": self.pending, "data": self.data})
+            self._store.write(self.openid, {"pending": self.pending, "data": self.data}, pipe)
             self._dirty = False
 
 
@@ -70,8 +70,10 @@ class DialogueStore:
         """A Conversation from the stored document (read by the caller, e.g. in a pipeline)."""
         return Conversation(self, openid, json.loads(raw) if raw else {})
 
-    def write(self, openid: str, doc: dict[str, Any]) -> None:
+    def write(self, openid: str, doc: dict[str, Any],
+              pipe: redis.client.Pipeline | None = None) -> None:
+        target = self.redis if pipe is None else pipe
         if doc.get("pending") is None and not doc.get("data"):
-            self.redis.delete(self.key(openid))
+            target.delete(self.key(openid))
         else:
-            self.redis.set(self.key(openid), json.dumps(doc, ensure_ascii=False), ex=self.ttl)
+            target.set(self.key(openid), json.dumps(doc, ensure_ascii=False), ex=self.ttl)

@@ -41,21 +41,27 @@ class Dispatcher:
 
     def preload_keys(self, msg: Incoming) -> tuple[list[str], int]:
         """Keys whose values every message needs, for the coordinator to read with its claim:
-        dialogue state, the user's hash (language) and, for messages, the flood counter."""
+        dialogue state, the user's hash (language) and, for messages, the flood counter and
+        the once-a-day claim on fetching an unknown user's info."""
         services = self.services
         keys = [services.dialogue.key(msg.openid), services.users.key(msg.openid)]
         if not msg.is_event:
             keys.append(self.flood.key(msg.openid, services.clock.now()))
+            keys.append(services.users.info_fetch_key(msg.openid))
         return keys, self.flood.ttl
 
-    def __call__(self, msg: Incoming, preloaded: list | None = None) -> Reply | None:
+    def __call__(self, msg: Incoming, preloaded: list | None = None,
+                 pipe: redis.client.Pipeline | None = None) -> Reply | None:
+        """The reply to `msg`; dialogue writes go into `pipe` when the caller has one."""
         services = self.services
         if preloaded is None:
             preloaded = self._preload(msg)
-        raw_state, lang, flood = preloaded
+        raw_state, lang, flood, fetch_claimed = preloaded
         if lang is None and services.jobs is not None and not msg.is_event:
             # A follower from before the bot: learn their language from WeChat once.
-            if services.users.claim_info_fetch(msg.openid):
+            if fetch_claimed is None:
+                fetch_claimed = services.users.claim_info_fetch(msg.openid)
+            if fetch_claimed:
                 services.jobs.fetch_user_info(msg.openid)
         lang = normalise_lang(lang, services.config.default_lang)
         if flood and not self.flood.allows(flood):
@@ -78,7 +84,7 @@ class Dispatcher:
             log.exception("handler failed for %s", msg.dedup_key)
             return ctx.reply("internal_error")
         finally:
-            ctx.state.save()
+            ctx.state.save(pipe)
 
     def _preload(self, msg: Incoming) -> list:
         services = self.services
@@ -88,8 +94,8 @@ class Dispatcher:
         if not msg.is_event:
             self.flood.queue(pipe, msg.openid, services.clock.now())
             state, lang, count, _ = pipe.execute()
-            return [state, lang, count]
-        return [*pipe.execute(), None]
+            return [state, lang, count, None]
+        return [*pipe.execute(), None, None]
 
     def _route(self, ctx: MessageContext) -> Reply | None:
         msg, registry = ctx.msg, self.services.handlers

@@ -26,6 +26,7 @@ import redis
 
 from bot.messages import Incoming
 from bot.replies import TEXT, TRANSFER, Reply
+from bot.users import INFO_FETCH_TTL
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +38,25 @@ POLL_INTERVAL = 0.05
 
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
-Dispatch = Callable[..., "Reply | None"]    # dispatch(msg, preloaded=None)
+Dispatch = Callable[..., "Reply | None"]    # dispatch(msg, preloaded=None, pipe=None)
 
 # One round trip per message: claim it, take its lease and read what the dispatcher needs
-# (dialogue state, language, flood count). A losing delivery learns the record's state at once.
+# (dialogue state, language, flood count, and for a user of unknown language the daily claim
+# on asking WeChat for it). A losing delivery learns the record's state at once.
 _CLAIM = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
   redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
+  local lang = redis.call('HGET', KEYS[5], 'lang')
   local flood = false
+  local fetch = false
   if KEYS[6] then
     flood = redis.call('INCR', KEYS[6])
     if flood == 1 then redis.call('EXPIRE', KEYS[6], ARGV[5]) end
+    if not lang then
+      fetch = redis.call('SET', KEYS[7], 1, 'NX', 'EX', ARGV[6]) and 1 or 0
+    end
   end
-  return {1, redis.call('GET', KEYS[4]), redis.call('HGET', KEYS[5], 'lang'), flood}
+  return {1, redis.call('GET', KEYS[4]), lang, flood, fetch}
 end
 return {0, redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[3])}
 """
@@ -88,7 +95,7 @@ class ReplyCoordinator:
         preload_keys, flood_ttl = self.dispatch.preload_keys(msg)
         result = self.claim(
             keys=[key, f"{key}:lease", f"{key}:late", *preload_keys],
-            args=[record, RECORD_TTL, OWNER, LEASE_TTL, flood_ttl],
+            args=[record, RECORD_TTL, OWNER, LEASE_TTL, flood_ttl, INFO_FETCH_TTL],
         )
         if result[0] == 1:
             return self._process(msg, key, received_at, result[1:])
@@ -130,8 +137,9 @@ def run_and_store(
     client: redis.Redis, key: str, msg: Incoming, dispatch: Dispatch,
     preloaded: list[Any] | None = None,
 ) -> Reply | None:
-    """Run the handler, store its reply in the message's record and drop the lease."""
-    reply = dispatch(msg, preloaded)
+    """Run the handler; store its dialogue state and reply and drop the lease in one trip."""
+    pipe = client.pipeline(transaction=False)
+    reply = dispatch(msg, preloaded, pipe)
     record = {
         "state": "done",
         "reply": reply.text if reply else "",
@@ -139,7 +147,6 @@ def run_and_store(
         "at": time.time(),
         "by": OWNER,
     }
-    pipe = client.pipeline(transaction=False)
     pipe.set(key, json.dumps(record, ensure_ascii=False), ex=RECORD_TTL)
     pipe.delete(f"{key}:lease")
     pipe.execute()

@@ -10,6 +10,10 @@ import redis
 EVENT_LOG_MAX = 200
 
 
+# How often an unknown user's profile may be asked of WeChat.
+INFO_FETCH_TTL = 86_400
+
+
 class UserStore:
     """One hash per user (`user:{openid}`) and a capped list of their recorded events."""
 
@@ -31,9 +35,13 @@ class UserStore:
     def lang(self, openid: str) -> str | None:
         return self.redis.hget(self.key(openid), "lang")
 
+    @staticmethod
+    def info_fetch_key(openid: str) -> str:
+        return f"user:{openid}:info_fetch"
+
     def claim_info_fetch(self, openid: str) -> bool:
         """True once a day per user: whoever gets it asks WeChat for the user's info."""
-        return bool(self.redis.set(f"user:{openid}:info_fetch", 1, nx=True, ex=86_400))
+        return bool(self.redis.set(self.info_fetch_key(openid), 1, nx=True, ex=INFO_FETCH_TTL))
 
     def subscribed(self, openid: str, at: float) -> None:
         self.update(openid, following=1, subscribed_at=int(at))

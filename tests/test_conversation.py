@@ -8,8 +8,7 @@ import pytest
 
 from bot.intent_store import IntentStore
 from tests.conftest import simulator_for
-
-pytest.importorskip("bot.matcher")
+from tests.fixtures.wechat_api import wait_for
 
 USER = "oConversation000000000000001"
 
@@ -92,6 +91,35 @@ def test_language_switch_changes_templates(chat):
     assert "Hello" in chat.text(USER, "hi")
     chat.text(USER, "中文")
     assert "您好" in chat.text(USER, "hi")
+
+
+def test_language_comes_from_wechat_user_info_unless_the_user_chose(
+    make_app, clock, fake_wechat, worker
+):
+    app = make_app(wechat_api_base_url=fake_wechat.url)
+    app.extensions["bot"].intents.seed_defaults()
+    worker(app)
+    chat = simulator_for(app, clock)
+    fake_wechat.set_user(USER, language="en", nickname="Amy")
+    assert "您好" in chat.text(USER, "hi")  # unknown yet: the default language
+    users = app.extensions["bot"].users
+    assert wait_for(lambda: users.get(USER).get("lang") == "en")
+    assert "Hello" in chat.text(USER, "hi")
+    assert len(fake_wechat.calls("user/info")) == 1  # asked once, not on every message
+    chat.text(USER, "中文")
+    assert users.get(USER)["lang_source"] == "user"
+    assert "您好" in chat.text(USER, "hi")
+
+
+def test_pending_question_expires_with_the_dialogue_ttl(make_app, r):
+    app = make_app(dialogue_ttl=60)
+    app.extensions["bot"].intents.seed_defaults()
+    state = app.extensions["bot"].dialogue.load(USER)
+    state.expect("handoff", topic="refund")
+    state.save()
+    assert 0 < r.ttl(f"dlg:{USER}") <= 60
+    r.delete(f"dlg:{USER}")  # what the TTL does after 60 s of silence
+    assert app.extensions["bot"].dialogue.load(USER).pending is None
 
 
 def test_ambiguous_query_asks_and_number_answers(chat, seeded_app):

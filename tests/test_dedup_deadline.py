@@ -6,12 +6,10 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import dramatiq
-import pytest
-
 from bot.handlers import Handler
 from bot.simulator import text_xml
 from tests.conftest import simulator_for
+from tests.fixtures.wechat_api import wait_for
 
 OPENID = "oUserDedup00000000000000001"
 
@@ -84,32 +82,6 @@ def test_flood_gets_polite_throttle(make_app, clock):
     texts = [sim.send_text(OPENID, f"消息{i}").text for i in range(5)]
     assert all("太快" not in t for t in texts[:3])
     assert all("太快" in t for t in texts[3:])
-
-
-@pytest.fixture
-def worker(make_app, r, fake_wechat):
-    """A real Dramatiq worker (threads in this process) on the test Redis."""
-    started = []
-
-    def start(app):
-        rt = app.extensions["bot_runtime"]
-        w = dramatiq.Worker(rt.jobs.broker, worker_threads=2, worker_timeout=100)
-        w.start()
-        started.append(w)
-        return rt
-
-    yield start
-    for w in started:
-        w.stop()
-
-
-def wait_for(predicate, timeout=15.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_slow_handler_answers_success_then_sends_customer_service_message(

@@ -8,10 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-pytest.importorskip("bot.matcher")
-
 ROOT = Path(__file__).resolve().parent.parent
 
 

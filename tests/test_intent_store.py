@@ -10,8 +10,6 @@ import pytest
 
 from bot.intent_store import IntentStore
 
-pytest.importorskip("bot.matcher")
-
 INTENTS = Path(__file__).resolve().parent.parent / "intents"
 
 
