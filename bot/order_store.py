@@ -1,0 +1,282 @@
+"""The one record per order in Redis, written only by one Lua script so every change is atomic.
+
+Keys (all under `orders:`):
+- `orders:order:{order_id}`      hash: the order's fields, `tracking` and `history` as JSON lists
+- `orders:event:{event_id}`      the event was applied (expires after `event_ttl`)
+- `orders:openid:{openid}`       sorted set of the customer's order ids by last update (ms)
+- `orders:phone:{phone}`         sorted set of order ids placed with that phone
+- `orders:tracking:{tracking_no}` the order id a waybill number belongs to
+- `orders:changes`               stream of applied changes, for proactive pushes (docs/orders.md)
+
+The script derives the index keys from the stored record (an order may move to another openid
+or waybill), so it assumes one Redis, not a cluster.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import redis
+
+from bot.order_model import Order, iso_from_timestamp, timestamp_of
+
+PREFIX = "orders:"
+STREAM = PREFIX + "changes"
+EVENT_TTL = 7 * 86_400
+STREAM_MAXLEN = 100_000
+MAX_POINTS = 100
+
+APPLIED = "applied"      # the event was the newest: the record now says what it says
+MERGED = "merged"        # an older event: only its tracking points or status history were new
+STALE = "stale"          # an older event that brought nothing new
+DUPLICATE = "duplicate"  # this event_id was applied before
+
+# ARGV[1]: the change as JSON (see OrderStore.apply). Returns {outcome, old_status, status}.
+_APPLY = """
+local order_key, event_key, stream_key = KEYS[1], KEYS[2], KEYS[3]
+local e = cjson.decode(ARGV[1])
+local p = e.prefix
+if e.event_id ~= '' then
+  if not redis.call('SET', event_key, e.applied_at, 'NX', 'EX', e.event_ttl) then
+    local status = redis.call('HGET', order_key, 'status') or ''
+    return {'duplicate', status, status}
+  end
+end
+local cur = redis.call('HMGET', order_key, 'status', 'occurred_at', 'openid', 'phone',
+                       'tracking_no', 'tracking', 'history')
+local known = cur[1] and cur[1] ~= ''
+local old_status = cur[1] or ''
+local newer = (not known) or e.occurred_at >= (cur[2] or '')
+
+local function decode(raw)
+  if not raw or raw == '' then return {} end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok and type(value) == 'table' then return value end
+  return {}
+end
+local function encode(list)
+  if #list == 0 then return '[]' end
+  return cjson.encode(list)
+end
+local function sort_by_time(list, key_of)
+  table.sort(list, function(a, b)
+    if a.time ~= b.time then return a.time < b.time end
+    return key_of(a) < key_of(b)
+  end)
+end
+
+-- Tracking points: union, deduplicated by time + description, oldest first, capped.
+local function point_key(x) return x.time .. '\\n' .. x.description end
+local tracking = decode(cur[6])
+local seen = {}
+for _, x in ipairs(tracking) do seen[point_key(x)] = true end
+local points_added = 0
+for _, x in ipairs(e.tracking) do
+  local k = point_key(x)
+  if not seen[k] then
+    seen[k] = true
+    tracking[#tracking + 1] = x
+    points_added = points_added + 1
+  end
+end
+if points_added > 0 then
+  sort_by_time(tracking, point_key)
+  while #tracking > e.max_points do table.remove(tracking, 1) end
+end
+
+-- Status history: a newer event adds its status when it changes; an older one fills a gap.
+local function status_key(x) return x.status end
+local history = decode(cur[7])
+local status = e.set.status
+local at = e.occurred_at ~= '' and e.occurred_at or e.applied_at
+local history_added = 0
+if newer then
+  if status ~= old_status then history_added = 1 end
+else
+  history_added = 1
+  for _, h in ipairs(history) do
+    if h.status == status then history_added = 0 end
+  end
+end
+if history_added > 0 then
+  history[#history + 1] = {status = status, time = at}
+  sort_by_time(history, status_key)
+end
+
+if not newer and points_added == 0 and history_added == 0 then
+  return {'stale', old_status, old_status}
+end
+
+local args = {'updated_at', e.applied_at}
+if points_added > 0 then
+  args[#args + 1] = 'tracking'; args[#args + 1] = encode(tracking)
+end
+if history_added > 0 then
+  args[#args + 1] = 'history'; args[#args + 1] = encode(history)
+end
+if not known then
+  args[#args + 1] = 'created_at'; args[#args + 1] = e.applied_at
+end
+local openid = cur[3] or ''
+if newer then
+  for k, v in pairs(e.set) do args[#args + 1] = k; args[#args + 1] = v end
+  for k, v in pairs(e.fill) do
+    if v ~= '' then args[#args + 1] = k; args[#args + 1] = v end
+  end
+  -- The shop may move an order to another customer, phone or waybill: re-index it.
+  local old_phone, old_tracking = cur[4] or '', cur[5] or ''
+  if e.fill.openid ~= '' then
+    if openid ~= '' and openid ~= e.fill.openid then
+      redis.call('ZREM', p .. 'openid:' .. openid, e.order_id)
+    end
+    openid = e.fill.openid
+  end
+  if e.fill.phone ~= '' and old_phone ~= '' and old_phone ~= e.fill.phone then
+    redis.call('ZREM', p .. 'phone:' .. old_phone, e.order_id)
+  end
+  if e.fill.tracking_no ~= '' and old_tracking ~= '' and old_tracking ~= e.fill.tracking_no
+     and redis.call('GET', p .. 'tracking:' .. old_tracking) == e.order_id then
+    redis.call('DEL', p .. 'tracking:' .. old_tracking)
+  end
+  if openid ~= '' then
+    redis.call('ZADD', p .. 'openid:' .. openid, 'GT', e.score, e.order_id)
+  end
+  local phone = e.fill.phone ~= '' and e.fill.phone or old_phone
+  if phone ~= '' then
+    redis.call('ZADD', p .. 'phone:' .. phone, 'GT', e.score, e.order_id)
+  end
+  if e.fill.tracking_no ~= '' then
+    redis.call('SET', p .. 'tracking:' .. e.fill.tracking_no, e.order_id)
+  end
+end
+redis.call('HSET', order_key, unpack(args))
+
+local now = redis.call('HMGET', order_key, 'status', 'eta', 'exception_reason',
+                       'exception_new_eta')
+redis.call('XADD', stream_key, 'MAXLEN', '~', e.maxlen, '*',
+  'event_id', e.event_id, 'order_id', e.order_id, 'openid', openid,
+  'old_status', old_status, 'new_status', now[1] or '',
+  'occurred_at', e.occurred_at, 'applied_at', e.applied_at,
+  'eta', now[2] or '', 'exception_reason', now[3] or '', 'exception_new_eta', now[4] or '',
+  'stale', newer and '0' or '1', 'tracking_added', tostring(points_added), 'source', e.source)
+return {newer and 'applied' or 'merged', old_status, now[1] or ''}
+"""
+
+# KEYS[1] order hash; ARGV: prefix, openid, the phone it was verified against, now (ISO),
+# index score, order id.
+_BIND = """
+local cur = redis.call('HMGET', KEYS[1], 'status', 'openid', 'phone')
+if not cur[1] then return 0 end
+if cur[2] and cur[2] ~= '' then
+  if cur[2] == ARGV[2] then return 1 end
+  return 0
+end
+if (cur[3] or '') ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], 'openid', ARGV[2], 'bound_at', ARGV[4])
+redis.call('ZADD', ARGV[1] .. 'openid:' .. ARGV[2], 'GT', ARGV[5], ARGV[6])
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    outcome: str          # APPLIED, MERGED, STALE or DUPLICATE
+    old_status: str
+    status: str
+
+
+def order_key(order_id: str) -> str:
+    return f"{PREFIX}order:{order_id}"
+
+
+class OrderStore:
+    """Reads and atomically writes order records; one round trip per applied event."""
+
+    def __init__(self, client: redis.Redis, event_ttl: int = EVENT_TTL,
+                 stream_maxlen: int = STREAM_MAXLEN) -> None:
+        self.redis = client
+        self.event_ttl = event_ttl
+        self.stream_maxlen = stream_maxlen
+        # Registered once; redis-py sends EVALSHA and loads the script again only if Redis
+        # lost it (restart, SCRIPT FLUSH).
+        self._apply = client.register_script(_APPLY)
+        self._bind = client.register_script(_BIND)
+
+    def apply(self, order: Order, *, event_id: str, occurred_at: str, applied_at: float,
+              source: str = "event") -> ApplyResult:
+        """Apply one event's snapshot of `order` (tracking points in stored form, sorted).
+        `occurred_at` "" (an API answer) loses to any event the shop sent."""
+        applied_iso = iso_from_timestamp(applied_at)
+        when = timestamp_of(occurred_at) if occurred_at else applied_at
+        change = {
+            "prefix": PREFIX,
+            "order_id": order.order_id,
+            "event_id": event_id,
+            "event_ttl": str(self.event_ttl),
+            "occurred_at": occurred_at,
+            "applied_at": applied_iso,
+            "score": str(int(when * 1000)),
+            "source": source,
+            "maxlen": str(self.stream_maxlen),
+            "max_points": MAX_POINTS,
+            "set": {
+                "status": order.status,
+                "occurred_at": occurred_at,
+                "eta": order.eta,
+                "exception_reason": order.exception_reason,
+                "exception_new_eta": order.exception_new_eta,
+                "source": source,
+            },
+            "fill": {
+                "openid": order.openid,
+                "phone": order.phone,
+                "carrier": order.carrier,
+                "tracking_no": order.tracking_no,
+                "address": order.address,
+                "amount": order.amount,
+                "items": json.dumps(
+                    [{"name": i.name, "quantity": i.quantity, "category": i.category}
+                     for i in order.items], ensure_ascii=False) if order.items else "",
+            },
+            "tracking": [{"time": p.time, "location": p.location, "description": p.description}
+                         for p in order.tracking],
+        }
+        keys = [order_key(order.order_id), f"{PREFIX}event:{event_id}", STREAM]
+        outcome, old_status, status = self._apply(
+            keys=keys, args=[json.dumps(change, ensure_ascii=False)]
+        )
+        return ApplyResult(outcome, old_status, status)
+
+    def get(self, order_id: str) -> Order | None:
+        return Order.from_hash(order_id, self.redis.hgetall(order_key(order_id)))
+
+    def get_many(self, order_ids: list[str]) -> list[Order]:
+        if not order_ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for order_id in order_ids:
+            pipe.hgetall(order_key(order_id))
+        found = (Order.from_hash(i, raw) for i, raw in zip(order_ids, pipe.execute(), strict=True))
+        return [order for order in found if order is not None]
+
+    def ids_for_openid(self, openid: str, limit: int = 20) -> list[str]:
+        return self.redis.zrevrange(f"{PREFIX}openid:{openid}", 0, limit - 1)
+
+    def ids_for_phone(self, phone: str, limit: int = 20) -> list[str]:
+        return self.redis.zrevrange(f"{PREFIX}phone:{phone}", 0, limit - 1)
+
+    def id_for_tracking(self, tracking_no: str) -> str | None:
+        return self.redis.get(f"{PREFIX}tracking:{tracking_no.upper()}")
+
+    def bind(self, order_id: str, openid: str, phone: str, at: float) -> bool:
+        """Give a phone-only order to `openid`, if it still has no owner and that phone."""
+        done = self._bind(
+            keys=[order_key(order_id)],
+            args=[PREFIX, openid, phone, iso_from_timestamp(at), str(int(at * 1000)), order_id],
+        )
+        return bool(done)
+
+    def changes(self, count: int = 100, after: str = "-") -> list[tuple[str, dict[str, str]]]:
+        """Entries of the change stream (oldest first), for consumers and tests."""
+        return self.redis.xrange(STREAM, min=after, count=count)

@@ -1,0 +1,36 @@
+"""查物流: carrier, waybill, the latest tracking points, the expected time and a tracking link."""
+
+from __future__ import annotations
+
+from bot.context import MessageContext
+from bot.handlers import Handler
+from bot.order_model import ON_THE_WAY
+from bot.order_wording import OrderWording
+from bot.replies import Reply
+from intents.order_lookup import Want, resolve
+
+NAME = "logistics"
+
+WANT = Want(
+    handler=NAME,
+    candidate=lambda order: order.status in ON_THE_WAY,
+    ask="logistics_ask_number",
+    list_header="logistics_list_header",
+    prefer_last=True,
+)
+
+
+def logistics(ctx: MessageContext) -> Reply:
+    found = resolve(ctx, WANT)
+    if isinstance(found, Reply):
+        return found
+    link = ctx.services.orders.link(found.order_id, ctx.openid, ctx.lang)
+    wording = OrderWording.for_message(ctx)
+    return Reply(wording.logistics_answer(found, link,
+                                          verified=bool(ctx.notes.get("order_verified"))))
+
+
+HANDLERS = [
+    Handler(name=NAME, handle=logistics, intents=("logistics",),
+            menu_keys=("MENU_LOGISTICS",)),
+]

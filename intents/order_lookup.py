@@ -1,0 +1,159 @@
+"""Which order a message is about, for the order-status and logistics handlers.
+
+In this order:
+1. the answer to our own question: the phone's last four digits, or a number from a list;
+2. a number in the message: order number, waybill number, or a phone number;
+3. "它到哪了": the order talked about last (remembered in the dialogue state);
+4. the customer's own orders: one answered directly, several in progress listed to pick from;
+5. none at all: ask for the order number, and take it from the next message.
+
+Either an Order comes back (already checked to be the customer's) or a Reply to send instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.context import MessageContext
+from bot.dialogue_words import contains_any, load_words
+from bot.entities import extract_entities
+from bot.masking import mask_phone
+from bot.order_access import OWN, THROTTLED, UNAVAILABLE, VERIFY, Access
+from bot.order_model import Order
+from bot.order_wording import OrderWording
+from bot.replies import Reply
+
+# Dialogue-state slots.
+LAST_ORDER = "order_id"          # the order talked about last
+EXPECT = "order_expect"          # what our pending question was
+CHOICES = "order_choices"        # order ids of the list we showed
+VERIFYING = "order_verify"       # the phone-only order whose phone digits we asked for
+NUMBER, CHOICE, DIGITS = "number", "choice", "digits"
+
+MAX_LIST = 5
+_FOUR_DIGITS = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+@dataclass(frozen=True)
+class Want:
+    """What a handler looks for."""
+
+    handler: str                      # gets the answer to any question asked
+    candidate: Callable[[Order], bool]  # which of the customer's orders a list offers
+    ask: str                          # template asking for a number
+    list_header: str                  # template heading a list
+    prefer_last: bool                 # use the remembered order without being pointed at it
+
+
+def resolve(ctx: MessageContext, want: Want) -> Order | Reply:
+    state = ctx.state
+    entities = ctx.match.entities if ctx.match is not None else extract_entities(ctx.text)
+    expecting = state.data.get(EXPECT) if state.pending == want.handler else None
+    choices = list(state.data.get(CHOICES) or [])
+    verifying = state.data.get(VERIFYING)
+    if state.pending == want.handler:
+        state.resolve()
+    state.forget(EXPECT, CHOICES, VERIFYING)
+    access = ctx.services.orders.access
+
+    if expecting == DIGITS and verifying and not (entities.order_numbers
+                                                   or entities.tracking_numbers):
+        found = access.verify(ctx.openid, verifying, _last_four(_text(ctx)))
+        if found.kind == OWN:
+            ctx.notes["order_verified"] = True
+        return _outcome(ctx, want, found, verifying)
+    if entities.order_numbers:
+        number = entities.order_numbers[0]
+        return _outcome(ctx, want, access.by_number(ctx.openid, number), number)
+    if entities.tracking_numbers:
+        number = entities.tracking_numbers[0]
+        return _outcome(ctx, want, access.by_tracking(ctx.openid, number), number)
+    if entities.phones:
+        return _by_phone(ctx, want, entities.phones[0])
+    if expecting == CHOICE and entities.choice is not None:
+        if 1 <= entities.choice <= len(choices):
+            order = access.own(ctx.openid, choices[entities.choice - 1])
+            if order is not None:
+                return _found(ctx, order)
+        else:
+            state.expect(want.handler, **{EXPECT: CHOICE, CHOICES: choices})
+            return ctx.reply("order_choice_invalid", count=len(choices))
+    if expecting == NUMBER:
+        return ctx.reply("order_number_not_understood")
+
+    last = state.data.get(LAST_ORDER)
+    if last and (want.prefer_last or _points_back(ctx)):
+        order = access.own(ctx.openid, last)
+        if order is not None:
+            return _found(ctx, order)
+    orders = ctx.services.orders.recent(ctx.openid)
+    if not orders:
+        state.expect(want.handler, **{EXPECT: NUMBER})
+        return ctx.reply(want.ask)
+    return _choose(ctx, want, orders)
+
+
+def _choose(ctx: MessageContext, want: Want, orders: list[Order]) -> Order | Reply:
+    """One order answered; several in progress listed; otherwise the newest."""
+    candidates = [order for order in orders if want.candidate(order)][:MAX_LIST]
+    if len(candidates) >= 2:
+        ctx.state.expect(want.handler, **{EXPECT: CHOICE,
+                                          CHOICES: [o.order_id for o in candidates]})
+        wording = OrderWording.for_message(ctx)
+        return Reply(wording.order_list(want.list_header, candidates))
+    return _found(ctx, candidates[0] if candidates else orders[0])
+
+
+def _by_phone(ctx: MessageContext, want: Want, phone: str) -> Order | Reply:
+    found = ctx.services.orders.access.by_phone(ctx.openid, phone)
+    if found.kind == OWN:
+        return _choose(ctx, want, list(found.orders))
+    if found.kind == THROTTLED:
+        return _throttled(ctx)
+    return ctx.reply("order_phone_not_found", phone=mask_phone(phone))
+
+
+def _outcome(ctx: MessageContext, want: Want, found: Access, number: str) -> Order | Reply:
+    if found.kind == OWN and found.order is not None:
+        return _found(ctx, found.order)
+    if found.kind == VERIFY and found.order is not None:
+        ctx.state.expect(want.handler, **{EXPECT: DIGITS, VERIFYING: found.order.order_id})
+        return ctx.reply("order_verify_ask")
+    if found.kind == THROTTLED:
+        return _throttled(ctx)
+    if found.kind == UNAVAILABLE:
+        return ctx.reply("order_cannot_check")
+    # Unknown, someone else's, or a failed phone check: one and the same answer.
+    return ctx.reply("order_not_found", number=number)
+
+
+def _found(ctx: MessageContext, order: Order) -> Order:
+    ctx.state.remember(**{LAST_ORDER: order.order_id})
+    return order
+
+
+def _throttled(ctx: MessageContext) -> Reply:
+    minutes = max(1, ctx.services.orders.access.guard.window // 60)
+    return ctx.reply("order_too_many_tries", minutes=minutes)
+
+
+def _last_four(text: str) -> str | None:
+    phone = _PHONE.search(text)
+    if phone:
+        return phone.group()[-4:]
+    runs = _FOUR_DIGITS.findall(text)
+    return runs[0] if len(runs) == 1 else None
+
+
+def _points_back(ctx: MessageContext) -> bool:
+    """"它发货了吗": the message points at the order talked about before."""
+    words = load_words(ctx.services.config.intents_path).get("order_refer", [])
+    return contains_any(_text(ctx), words)
+
+
+def _text(ctx: MessageContext) -> str:
+    """The message normalised (full-width digits, case) when the matcher saw it."""
+    return ctx.match.normalised if ctx.match is not None else ctx.text.lower()

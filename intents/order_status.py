@@ -1,0 +1,33 @@
+"""查订单: the customer's order, its state, when it should arrive and what to do next."""
+
+from __future__ import annotations
+
+from bot.context import MessageContext
+from bot.handlers import Handler
+from bot.order_wording import OrderWording
+from bot.replies import Reply
+from intents.order_lookup import Want, resolve
+
+NAME = "order_status"
+
+WANT = Want(
+    handler=NAME,
+    candidate=lambda order: order.is_active,
+    ask="order_ask_number",
+    list_header="order_list_header",
+    prefer_last=False,
+)
+
+
+def order_status(ctx: MessageContext) -> Reply:
+    found = resolve(ctx, WANT)
+    if isinstance(found, Reply):
+        return found
+    wording = OrderWording.for_message(ctx)
+    return Reply(wording.status_answer(found, verified=bool(ctx.notes.get("order_verified"))))
+
+
+HANDLERS = [
+    Handler(name=NAME, handle=order_status, intents=("order_status",),
+            menu_keys=("MENU_ORDERS",)),
+]
