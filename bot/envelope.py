@@ -123,7 +123,9 @@ def _clean_xml_text(body: bytes) -> str:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise EnvelopeError(400, "body is not UTF-8") from exc
-    if _DECLARATIONS.search(text):
+    # A DTD can only stand before the root element; a user may well type "<!DOCTYPE" in a message.
+    root = text.find("<xml")
+    if _DECLARATIONS.search(text, 0, root if root >= 0 else len(text)):
         # WeChat never sends a DTD; refusing one removes entity expansion attacks outright.
         raise EnvelopeError(400, "DTD or entity declarations are not accepted")
     return _ILLEGAL_XML_CHARS.sub("", text)

@@ -50,11 +50,11 @@ def deliver_late_reply(
             break
         if not lease_alive(r, key) and leases.try_take(key):
             log.warning("taking over %s: its worker stopped before replying", msg.dedup_key)
-            leases.active.add(key)
+            leases.hold(key)
             try:
                 run_and_store(r, key, msg, dispatch, None)
             finally:
-                leases.active.discard(key)
+                leases.release(key)
             continue
         if time.time() > give_up_at:
             raise NotReadyYet(msg.dedup_key)

@@ -2,16 +2,16 @@
 
 WeChat delivers a message up to three times (at 0, ~5 and ~10 s) until it gets an answer, and
 each delivery may land on a different worker or host. The first delivery claims the message in
-Redis and runs the handler in its own request thread; the others wait for its reply, which every
-delivery then carries. One watchdog thread per process notices a handler still running at the
-deadline: it marks the message late and enqueues a Dramatiq job that sends the reply through
-客服消息 once ready. The job also takes the message over if the claiming worker died (its lease
-in Redis lapsed), so nothing is lost and nothing is sent twice.
+Redis and runs the handler on this process's handler pool while its request waits, at most
+until the deadline; the other deliveries wait for its reply, which every delivery then carries.
+A reply not ready at the deadline is handed to a Dramatiq job that sends it through 客服消息
+once ready, and the request answers `success`. A redelivery that finds the message still
+unanswered past the deadline hands it over too, so a claimer that died before its deadline
+loses nothing: the job takes the message over once the claimer's Redis lease lapses.
 """
 
 from __future__ import annotations
 
-import heapq
 import json
 import logging
 import os
@@ -19,6 +19,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict
 from typing import Any
 
@@ -33,8 +35,10 @@ log = logging.getLogger(__name__)
 RECORD_TTL = 600          # longer than WeChat's retry window and the late-reply job's patience
 LEASE_TTL = 10            # a claimer silent this long is presumed dead
 LEASE_REFRESH = 3.0
-WATCH_INTERVAL = 0.05
 POLL_INTERVAL = 0.05
+# Handlers run beside the request threads; more than gunicorn's threads so that handlers stuck
+# past their deadline do not hold up fresh messages.
+HANDLER_THREADS = 32
 
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -86,7 +90,9 @@ class ReplyCoordinator:
         self.enqueue_late = enqueue_late
         self.claim = client.register_script(_CLAIM)
         self.leases = Leases(client)
-        self.watchdog = Watchdog(self.leases, self._went_late)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
+        self._pool_lock = threading.Lock()
 
     def respond(self, msg: Incoming, received_at: float) -> Reply | None:
         """The reply this delivery carries, or None to answer `success`."""
@@ -99,25 +105,52 @@ class ReplyCoordinator:
         )
         if result[0] == 1:
             return self._process(msg, key, received_at, result[1:])
-        return self._await_other(key, result[1], bool(result[2]))
+        return self._await_other(msg, key, result[1], bool(result[2]))
 
     def _process(
         self, msg: Incoming, key: str, received_at: float, preloaded: list[Any]
     ) -> Reply | None:
-        entry = self.watchdog.watch(key, msg, received_at + self.deadline)
+        self.leases.hold(key)
+        future = self._handlers().submit(self._run, msg, key, preloaded)
         try:
-            reply = run_and_store(self.redis, key, msg, self.dispatch, preloaded)
+            return future.result(timeout=max(0.0, received_at + self.deadline - time.time()))
+        except FutureTimeout:
+            # WeChat stops listening at 5 s: say `success` now, the job sends the reply later.
+            self.hand_to_late_job(key, msg)
+            return None
+
+    def _run(self, msg: Incoming, key: str, preloaded: list[Any]) -> Reply | None:
+        try:
+            return run_and_store(self.redis, key, msg, self.dispatch, preloaded)
+        except Exception:
+            # After a timeout nobody reads this future; the lapsed lease lets the job retry.
+            log.exception("handling %s failed", msg.dedup_key)
+            raise
         finally:
-            self.watchdog.unwatch(entry)
-        # Late: the 客服消息 job owns the reply now; this connection was dropped by WeChat.
-        return None if entry.late else reply
+            self.leases.release(key)
 
-    def _went_late(self, key: str, msg: Incoming) -> None:
-        self.redis.set(f"{key}:late", 1, ex=RECORD_TTL)
-        self.enqueue_late(msg)
-        log.info("reply for %s is late; it will go out through 客服消息", msg.dedup_key)
+    def _handlers(self) -> ThreadPoolExecutor:
+        # gunicorn forks workers after the app is built: threads do not survive a fork.
+        if self._pool is None or self._pool_pid != os.getpid():
+            with self._pool_lock:
+                if self._pool is None or self._pool_pid != os.getpid():
+                    self._pool = ThreadPoolExecutor(HANDLER_THREADS, thread_name_prefix="handler")
+                    self._pool_pid = os.getpid()
+        return self._pool
 
-    def _await_other(self, key: str, raw: str | None, late: bool) -> Reply | None:
+    def hand_to_late_job(self, key: str, msg: Incoming) -> None:
+        """Make sure exactly one 客服消息 job owns this reply from now on."""
+        try:
+            if self.redis.set(f"{key}:late", 1, nx=True, ex=RECORD_TTL):
+                self.enqueue_late(msg)
+                log.info("reply for %s is late; it will go out through 客服消息", msg.dedup_key)
+        except redis.RedisError:
+            # The lease still lapses, so a redelivery can hand it over again.
+            log.exception("could not hand %s to the late-reply job", msg.dedup_key)
+
+    def _await_other(
+        self, msg: Incoming, key: str, raw: str | None, late: bool
+    ) -> Reply | None:
         # Another delivery of this message is (or was) processed: every delivery carries the
         # same answer, since WeChat redelivers only when it did not get the earlier one. Once
         # the reply is late it belongs to the 客服消息 job alone, so deliveries say `success`.
@@ -128,6 +161,9 @@ class ReplyCoordinator:
             if record["state"] == "done":
                 return reply_of(record)
             if time.time() >= record["at"] + self.deadline:
+                # Still unanswered past the deadline: its claimer may have died before it could
+                # hand the message over, so this delivery does.
+                self.hand_to_late_job(key, msg)
                 return None
             time.sleep(POLL_INTERVAL)
             raw, late = self.redis.mget(key, f"{key}:late")
@@ -173,83 +209,40 @@ def payload_of(msg: Incoming) -> dict[str, Any]:
     return asdict(msg)
 
 
-class _Watched:
-    __slots__ = ("key", "msg", "due", "late", "done")
-
-    def __init__(self, key: str, msg: Incoming, due: float) -> None:
-        self.key, self.msg, self.due = key, msg, due
-        self.late = False
-        self.done = False
-
-    def __lt__(self, other: _Watched) -> bool:
-        return self.due < other.due
-
-
-class Watchdog:
-    """One thread per process: fires `on_late` for handlers still running at their deadline and
-    renews the Redis leases of every message in flight."""
-
-    def __init__(self, leases: Leases, on_late: Callable[[str, Incoming], None]) -> None:
-        self.leases = leases
-        self.on_late = on_late
-        self._heap: list[_Watched] = []
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._pid = 0
-
-    def watch(self, key: str, msg: Incoming, due: float) -> _Watched:
-        entry = _Watched(key, msg, due)
-        with self._lock:
-            heapq.heappush(self._heap, entry)
-            self.leases.active.add(key)
-            # gunicorn forks workers: a thread started in another process does not exist here.
-            if self._pid != os.getpid() or self._thread is None:
-                self._pid = os.getpid()
-                self._thread = threading.Thread(target=self._run, daemon=True, name="watchdog")
-                self._thread.start()
-        return entry
-
-    def unwatch(self, entry: _Watched) -> None:
-        with self._lock:
-            entry.done = True
-            self.leases.active.discard(entry.key)
-
-    def _run(self) -> None:
-        next_renewal = time.time() + LEASE_REFRESH
-        while True:
-            time.sleep(WATCH_INTERVAL)
-            now = time.time()
-            fired = []
-            with self._lock:
-                while self._heap and (self._heap[0].done or self._heap[0].due <= now):
-                    entry = heapq.heappop(self._heap)
-                    if not entry.done:
-                        entry.late = True
-                        fired.append(entry)
-            for entry in fired:
-                try:
-                    self.on_late(entry.key, entry.msg)
-                except Exception:
-                    # The lease still lapses when the handler ends, so a later job can recover.
-                    log.exception("could not hand %s to the late-reply job", entry.key)
-            if now >= next_renewal:
-                self.leases.renew()
-                next_renewal = now + LEASE_REFRESH
-
-
 class Leases:
-    """Redis leases proving a live process is working on a message."""
+    """Redis leases proving a live process is working on a message; one thread per process
+    renews those in flight, so only a dead holder's lease lapses."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
         self.active: set[str] = set()
+        self._lock = threading.Lock()
+        self._pid = 0
 
     def try_take(self, key: str) -> bool:
         """Take a lease only if nobody holds it (a takeover after the holder died)."""
         return bool(self.redis.set(f"{key}:lease", OWNER, nx=True, ex=LEASE_TTL))
 
+    def hold(self, key: str) -> None:
+        """Keep renewing `key`'s lease (taken already) until `release`."""
+        with self._lock:
+            self.active.add(key)
+            if self._pid != os.getpid():
+                self._pid = os.getpid()
+                threading.Thread(target=self._renew_forever, daemon=True, name="leases").start()
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            self.active.discard(key)
+
+    def _renew_forever(self) -> None:
+        while True:
+            time.sleep(LEASE_REFRESH)
+            self.renew()
+
     def renew(self) -> None:
-        keys = list(self.active)
+        with self._lock:
+            keys = list(self.active)
         if not keys:
             return
         try:

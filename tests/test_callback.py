@@ -34,21 +34,74 @@ def test_text_in_plain_mode(app, clock):
     assert answer.status == 200 and b"<Content>" in answer.body and answer.text
 
 
-def test_plain_mode_account_rejects_encrypted_without_key(make_app, clock):
+def test_plain_mode_account_answers_plain_and_refuses_encrypted(make_app, clock):
+    from bot.simulator import WeChatSimulator, flask_transport
+
     app = make_app(wechat_aes_key="", bot_demo=False, wechat_token="t", wechat_appid="wx1",
                    wechat_secret="s", secret_key="k")
     plain = simulator_for(app, clock, encrypted=False)
     assert plain.send_text(OPENID, "hi").text
+    sealed = WeChatSimulator(flask_transport(app.test_client()), "t", "wx1",
+                             aes_key="abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", now=clock.now)
+    assert sealed.send_text(OPENID, "hi").status == 400
+
+
+def test_compatible_mode_carries_plain_fields_and_encrypt(app, clock):
+    """Compatible mode: the body has the plain fields and <Encrypt>; the reply is encrypted."""
+    from urllib.parse import urlencode
+
+    import xmltodict
+    from wechatpy.crypto import WeChatCrypto
+
+    crypto = WeChatCrypto("demo-token", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+                          "wxdemo0000000000")
+    ts, nonce = str(int(clock.now())), "424242"
+    inner = text_xml(OPENID, "gh", "你好", 31, int(clock.now()))
+    enc = xmltodict.parse(crypto.encrypt_message(inner, nonce, ts))["xml"]
+    body = inner.replace("</xml>", f"<Encrypt><![CDATA[{enc['Encrypt']}]]></Encrypt></xml>")
+    params = {"timestamp": ts, "nonce": nonce, "encrypt_type": "aes",
+              "signature": signature_of("demo-token", ts, nonce),
+              "msg_signature": enc["MsgSignature"]}
+    resp = app.test_client().post(f"/wechat?{urlencode(params)}", data=body.encode())
+    assert resp.status_code == 200 and b"<Encrypt>" in resp.data
+    doc = xmltodict.parse(resp.data)["xml"]
+    reply = crypto.decrypt_message(resp.data, doc["MsgSignature"], doc["TimeStamp"], doc["Nonce"])
+    assert "你好" not in resp.data.decode() and "<Content>" in reply
 
 
 def test_forged_signature_is_403(wechat):
     assert wechat.post(text_xml(OPENID, "gh", "hi", 1, int(time.time())), forge=True).status == 403
 
 
-def test_stale_timestamp_is_403(wechat, clock):
-    stale = str(int(clock.now()) - 301)
-    answer = wechat.post(text_xml(OPENID, "gh", "hi", 2, int(clock.now())), timestamp=stale)
-    assert answer.status == 403
+def test_forged_or_missing_signature_in_plain_mode_is_403(app, clock, client):
+    plain = simulator_for(app, clock, encrypted=False)
+    xml = text_xml(OPENID, "gh", "hi", 11, int(clock.now()))
+    assert plain.post(xml, forge=True).status == 403
+    ts = str(int(clock.now()))
+    assert client.post(f"/wechat?timestamp={ts}&nonce=1", data=xml).status_code == 403
+    assert client.post("/wechat", data=xml).status_code == 403
+    assert plain.post(xml).status == 200  # the same message, signed, is answered
+
+
+def test_stale_timestamp_is_403(wechat, clock, app, client):
+    xml = text_xml(OPENID, "gh", "hi", 2, int(clock.now()))
+    plain = simulator_for(app, clock, encrypted=False)
+    for off in (-301, 301):  # more than 5 minutes behind or ahead
+        ts = str(int(clock.now()) + off)
+        assert wechat.post(xml, timestamp=ts).status == 403
+        assert plain.post(xml, timestamp=ts).status == 403
+        sig = signature_of("demo-token", ts, "9")
+        get = client.get(f"/wechat?signature={sig}&timestamp={ts}&nonce=9&echostr=e")
+        assert get.status_code == 403
+    assert plain.post(xml, timestamp=str(int(clock.now()) + 250)).status == 200
+
+
+def test_text_that_looks_like_a_doctype_is_answered(wechat, app, clock):
+    """Only a DTD before the root is refused; a customer may type one in a message."""
+    for encrypted in (True, False):
+        sim = simulator_for(app, clock, encrypted=encrypted)
+        answer = sim.send_text(OPENID, "<!DOCTYPE html> 和 <!ENTITY x> 是什么")
+        assert answer.status == 200 and answer.text, encrypted
 
 
 def test_body_over_64kb_is_413(wechat, clock):
@@ -141,6 +194,12 @@ def test_recorded_events_and_unknown_types(wechat, r, app):
     assert set(events) == {"scan", "view", "location", "templatesendjobfinish"}
     weird = wechat.event(OPENID, "some_future_event")
     assert weird.status == 200 and weird.body == b"success"
+    unknown_kind = wechat.post(
+        f"<xml><ToUserName>gh</ToUserName><FromUserName>{OPENID}</FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType>hologram</MsgType>"
+        "<MsgId>77</MsgId></xml>"
+    )
+    assert unknown_kind.status == 200 and unknown_kind.body == b"success"
 
 
 def test_click_menu_key_routes_to_handler(wechat):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -14,7 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.simulator import WeChatSimulator, requests_transport
+from bot.simulator import WeChatSimulator, requests_transport, text_xml
+from tests.fixtures.wechat_api import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,31 +28,48 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def gunicorn_app(redis_url, r, tmp_path):
-    port = free_port()
-    env = dict(
-        os.environ, BOT_DEMO="1", REDIS_URL=redis_url, BIND=f"127.0.0.1:{port}",
-        WEB_CONCURRENCY="2", WEB_THREADS="2", BOT_DATA_DIR=str(tmp_path), WECHAT_API_BASE_URL="http://127.0.0.1:9/",
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
-         "tests.apps.counting_wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            if requests.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.2)
-    else:
+def start_gunicorn(redis_url, r, tmp_path):
+    """Start the counting app under gunicorn with 2 workers; keyword arguments add env vars."""
+    procs = []
+
+    def start(**extra_env: str) -> tuple[str, subprocess.Popen]:
+        port = free_port()
+        env = {
+            **os.environ, "BOT_DEMO": "1", "REDIS_URL": redis_url, "BIND": f"127.0.0.1:{port}",
+            "WEB_CONCURRENCY": "2", "WEB_THREADS": "2", "BOT_DATA_DIR": str(tmp_path),
+            "WECHAT_API_BASE_URL": "http://127.0.0.1:9/", **extra_env,
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
+             "tests.apps.counting_wsgi:app"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        procs.append(proc)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                if requests.get(base + "/healthz", timeout=1).status_code == 200:
+                    return base, proc
+            except requests.RequestException:
+                time.sleep(0.2)
         proc.kill()
         raise RuntimeError(proc.stderr.read().decode())
-    yield base
-    proc.terminate()
-    proc.wait(15)
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        proc.wait(15)
+
+
+@pytest.fixture
+def gunicorn_app(start_gunicorn):
+    return start_gunicorn()[0]
+
+
+def simulator(base: str) -> WeChatSimulator:
+    return WeChatSimulator(requests_transport(base, keep_alive=False), "demo-token",
+                           "wxdemo0000000000", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
 
 
 def click_xml(openid: str, key: str, create_time: int) -> str:
@@ -60,8 +79,7 @@ def click_xml(openid: str, key: str, create_time: int) -> str:
 
 
 def test_each_message_processed_once_across_two_workers(gunicorn_app, r):
-    sim = WeChatSimulator(requests_transport(gunicorn_app, keep_alive=False), "demo-token",
-                          "wxdemo0000000000", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
+    sim = simulator(gunicorn_app)
     now = int(time.time())
     deliveries = [(f"oUser{i:03d}", now) for i in range(12) for _ in range(3)]
 
@@ -83,3 +101,54 @@ def test_each_message_processed_once_across_two_workers(gunicorn_app, r):
     assert len(records) == 12
     # Both worker processes took part, so the dedup really crossed processes.
     assert len({rec["by"] for rec in records}) == 2
+
+
+def test_text_messages_processed_once_across_two_workers(gunicorn_app, r):
+    sim = simulator(gunicorn_app)
+    now = int(time.time())
+    deliveries = [(f"oText{i:03d}", 7000 + i) for i in range(10) for _ in range(3)]
+
+    def deliver(item):
+        openid, msg_id = item
+        return openid, sim.post(text_xml(openid, "gh", "你好", msg_id, now))
+
+    with ThreadPoolExecutor(10) as pool:
+        results = list(pool.map(deliver, deliveries))
+    by_user: dict[str, set] = {}
+    for openid, answer in results:
+        assert answer.status == 200 and answer.text
+        by_user.setdefault(openid, set()).add(answer.text)
+    assert all(len(texts) == 1 for texts in by_user.values())
+    # The flood counter is bumped by the claim alone: once per message, not per delivery.
+    minute = now // 60
+    counts = [r.get(f"flood:oText{i:03d}:{minute}") or r.get(f"flood:oText{i:03d}:{minute + 1}")
+              for i in range(10)]
+    assert counts == ["1"] * 10
+    records = [json.loads(r.get(k)) for k in r.keys("once:m:*") if k.count(":") == 4]
+    assert len(records) == 10 and len({rec["by"] for rec in records}) == 2
+
+
+def test_worker_killed_mid_handler_loses_nothing(start_gunicorn, r, make_app, fake_wechat,
+                                                 worker):
+    """SIGKILL the web worker running a handler: WeChat's redelivery hands the message to the
+    late-reply job, which takes it over once the dead worker's lease lapses and replies once."""
+    from tests.apps.handlers import COUNT_HANDLER
+
+    base, _ = start_gunicorn(TEST_HANDLER_DELAY="3", REPLY_DEADLINE="1.0",
+                             WECHAT_API_BASE_URL=fake_wechat.url)
+    worker(make_app(extra_handlers=[COUNT_HANDLER], wechat_api_base_url=fake_wechat.url))
+    sim = simulator(base)
+    xml = click_xml("oKilled0001", "COUNT", int(time.time()))
+    first = ThreadPoolExecutor(1).submit(sim.post, xml)
+    assert wait_for(lambda: r.get("test:effects:COUNT") == "1", 10)
+    lease = next(r.get(k) for k in r.keys("once:e:oKilled0001:*:lease"))
+    os.kill(int(lease.rsplit(":", 1)[1]), signal.SIGKILL)
+    with pytest.raises(requests.RequestException):
+        first.result(10)
+    time.sleep(1.2)  # WeChat redelivers about 5 s after the first try: past the deadline
+    assert sim.post(xml).body == b"success"
+    assert wait_for(lambda: fake_wechat.calls("message/custom/send"), 30)
+    time.sleep(1.0)
+    sends = fake_wechat.calls("message/custom/send")
+    assert len(sends) == 1 and sends[0]["body"]["touser"] == "oKilled0001"
+    assert r.get("test:effects:COUNT") == "2"  # the killed run, then the job's takeover
