@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import sys
+import threading
 import time
 
 from bot.config import Config
@@ -51,10 +51,10 @@ def run_chat(url: str | None = None, openid: str = DEMO_OPENID, plain: bool = Fa
     sim = WeChatSimulator(
         transport, config.wechat_token, config.wechat_appid, config.wechat_aes_key
     )
-    pushes = _push_reader(config)
     print(f"Chatting with {url}/wechat as {openid} ({'plain' if plain else 'safe'} mode).")
     print(HELP)
-    since = time.time()
+    watcher = PushWatcher(_push_reader(config), openid)
+    watcher.start()
     while True:
         try:
             line = input("you> ").strip()
@@ -71,6 +71,7 @@ def run_chat(url: str | None = None, openid: str = DEMO_OPENID, plain: bool = Fa
             continue
         if line.startswith("/user "):
             openid = line.split(maxsplit=1)[1]
+            watcher.openid = openid
             print(f"[now speaking as {openid}]")
             continue
         try:
@@ -89,7 +90,6 @@ def run_chat(url: str | None = None, openid: str = DEMO_OPENID, plain: bool = Fa
             print(f"bot> {answer.text}")
         else:
             print("[the bot answered 'success'; any reply comes as a message below]")
-        since = _show_pushes(pushes, openid, since)
 
 
 def _push_reader(config: Config) -> FakeWeChatControl | None:
@@ -99,24 +99,32 @@ def _push_reader(config: Config) -> FakeWeChatControl | None:
     return FakeWeChatControl(base)
 
 
-def _show_pushes(control: FakeWeChatControl | None, openid: str, since: float) -> float:
-    if control is None:
-        return since
-    # A late reply may still be on its way: look a few times before the next prompt.
-    newest = since
-    for _ in range(3):
-        try:
-            calls = control.calls(openid=openid, since=since)
-        except Exception:
-            return since
-        calls = [c for c in calls if c["path"].startswith("message/") and c["result"] == 0]
-        for call in calls:
-            newest = max(newest, call.get("time", since) + 1e-6)
-            print(f"push> [{call['path']}] {_describe(call.get('body') or {})}")
-        if calls:
-            break
-        time.sleep(0.2)
-    return newest
+class PushWatcher(threading.Thread):
+    """Shows what the bot sends this user on its own (late replies, pushes) as it arrives,
+    not only after the next line typed: a late reply comes seconds after its `success`."""
+
+    def __init__(self, control: FakeWeChatControl | None, openid: str,
+                 interval: float = 0.5) -> None:
+        super().__init__(daemon=True, name="pushes")
+        self.control = control
+        self.openid = openid
+        self.interval = interval
+        self.since = time.time()
+
+    def run(self) -> None:
+        if self.control is None:
+            return
+        while True:
+            time.sleep(self.interval)
+            try:
+                calls = self.control.calls(openid=self.openid, since=self.since)
+            except Exception:
+                continue  # the demo is restarting; look again shortly
+            for call in calls:
+                self.since = max(self.since, call.get("time", self.since) + 1e-6)
+                if call["path"].startswith("message/") and call["result"] == 0:
+                    print(f"\npush> [{call['path']}] {_describe(call.get('body') or {})}")
+                    print("you> ", end="", flush=True)
 
 
 def _describe(body: dict) -> str:
@@ -125,12 +133,3 @@ def _describe(body: dict) -> str:
     if "data" in body:
         return " | ".join(f"{k}: {v.get('value')}" for k, v in body["data"].items())
     return str(body)
-
-
-def main(argv: list[str] | None = None) -> int:
-    url = os.environ.get("BOT_URL", "http://127.0.0.1:8000")
-    return run_chat(url)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

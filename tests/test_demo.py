@@ -75,14 +75,7 @@ def test_chat_talks_to_the_running_demo_and_shows_pushes(running_demo):
     def say(text: str, until: str) -> str:
         chat.stdin.write(text + "\n")
         chat.stdin.flush()
-        out = []
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            line = chat.stdout.readline()
-            out.append(line)
-            if until in line or not line:
-                break
-        return "".join(out)
+        return read_until(chat, until)
 
     try:
         first = say("怎么退货", "bot>")
@@ -93,12 +86,24 @@ def test_chat_talks_to_the_running_demo_and_shows_pushes(running_demo):
         url = redis_url_of(data)
         WeChatAPI(config, redis.Redis.from_url(url, decode_responses=True)).send_text(
             "oDemoCustomer0001", "您的订单已发货")
-        second = say("谢谢", "push>")
-        assert "push> [message/custom/send] 您的订单已发货" in second
+        # It shows up by itself, while the chat waits for the user to type.
+        pushed = read_until(chat, "push>")
+        assert "push> [message/custom/send] 您的订单已发货" in pushed
     finally:
         chat.stdin.write("/quit\n")
         chat.stdin.flush()
         chat.wait(10)
+
+
+def read_until(proc: subprocess.Popen, marker: str, timeout: float = 30) -> str:
+    out = []
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        out.append(line)
+        if marker in line or not line:
+            break
+    return "".join(out)
 
 
 def redis_url_of(data: Path) -> str:
