@@ -1,7 +1,9 @@
 """Demo orders for the chat simulator's customer: one of each kind of answer the bot gives.
 
-Seeded through the same path as the shop's webhook events. Event ids are fixed, so seeding
-again changes nothing. Times are set around the service clock's "now" on first seeding.
+Seeded through the same path as the shop's webhook events, with times around the service
+clock's "now". Each start of the demo seeds them afresh (the old demo records are replaced,
+so ETAs are never stale and the phone-only order can be claimed again); seeding again within
+the same minute changes nothing.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.order_model import utc_iso
 from bot.orders import OrderService
 
 # The phone-only order: ask "查订单 202611180006" as anyone, then answer "5678".
@@ -17,9 +20,33 @@ PHONE_ONLY_PHONE = "13800005678"
 
 
 def seed_demo_orders(orders: OrderService, openid: str) -> list[str]:
-    """Apply the demo events for `openid`; returns the order ids."""
+    """Put the demo orders in place for `openid`, timed around the clock's now; returns the
+    order ids. Idempotent within a minute, so a second call during one start is a no-op."""
     tz = ZoneInfo(orders.tz)
     now = datetime.fromtimestamp(orders.clock.now(), tz).replace(second=0, microsecond=0)
+    events = _demo_events(openid, now)
+    ids = [order_id for order_id, _, _ in events]
+    current = {o.order_id: o.occurred_at for o in orders.store.get_many(ids)}
+    if all(current.get(order_id) == utc_iso(datetime.fromisoformat(occurred_at))
+           for order_id, occurred_at, _ in events):
+        return ids
+    # Replace, not update: older demo runs' tracking points and bindings must not linger.
+    for order_id in ids:
+        orders.store.delete(order_id)
+    guard = orders.access.guard
+    orders.store.redis.delete(guard.key(openid), guard.blocked_key(openid, PHONE_ONLY_ORDER))
+    stamp = now.strftime("%Y%m%d%H%M")
+    for order_id, occurred_at, order in events:
+        orders.apply_payload({
+            "event_id": f"demo-{stamp}-{order_id}",
+            "occurred_at": occurred_at,
+            "order": {"order_id": order_id, **order},
+        })
+    return ids
+
+
+def _demo_events(openid: str, now: datetime) -> list[tuple[str, str, dict]]:
+    """(order id, occurred_at, order) of each demo order, times relative to `now`."""
     today = now.replace(hour=0, minute=0)
 
     def at(days: float = 0, hour: int | None = None, minute: int = 0) -> str:
@@ -27,6 +54,10 @@ def seed_demo_orders(orders: OrderService, openid: str) -> list[str]:
         if hour is not None:
             base = base.replace(hour=hour, minute=minute)
         return base.isoformat()
+
+    def in_hours(hours: int) -> str:
+        # On the hour and ahead of now whenever the demo starts: it is out for delivery.
+        return (now.replace(minute=0) + timedelta(hours=hours)).isoformat()
 
     def point(when: str, location: str, description: str) -> dict:
         return {"time": when, "location": location, "description": description}
@@ -40,7 +71,7 @@ def seed_demo_orders(orders: OrderService, openid: str) -> list[str]:
             "tracking": [point(at(-0.3), "云南昆明", "顺丰已揽收,冷链运输"),
                          point(at(-0.1), "昆明转运中心", "已发出,下一站 杭州转运中心")],
         }),
-        ("202611200002", at(-1), {
+        ("202611200002", at(-1, 14, 20), {
             "openid": openid, "phone": "13812345678", "status": "delivered",
             "amount": "12800.00",
             "items": [{"name": "经典款皮革手袋", "quantity": 1, "category": "luxury"}],
@@ -68,7 +99,7 @@ def seed_demo_orders(orders: OrderService, openid: str) -> list[str]:
             "openid": openid, "phone": "13812345678", "status": "out_for_delivery",
             "amount": "1299.00",
             "items": [{"name": "无线降噪耳机", "quantity": 1, "category": "electronics"}],
-            "carrier": "JD", "tracking_no": "JDV000123456789", "eta": at(0, 18),
+            "carrier": "JD", "tracking_no": "JDV000123456789", "eta": in_hours(3),
             "tracking": [point(at(-1, 20), "北京亚洲一号仓", "京东已揽收"),
                          point(at(-0.3), "杭州西湖营业部", "已到达"),
                          point(at(-0.05), "杭州西湖营业部", "快递员正在派送")],
@@ -81,10 +112,4 @@ def seed_demo_orders(orders: OrderService, openid: str) -> list[str]:
                          point(at(-0.6), "杭州转运中心", "运输中")],
         }),
     ]
-    for order_id, occurred_at, order in events:
-        orders.apply_payload({
-            "event_id": f"demo-{order_id}",
-            "occurred_at": occurred_at,
-            "order": {"order_id": order_id, **order},
-        })
-    return [order_id for order_id, _, _ in events]
+    return events

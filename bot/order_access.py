@@ -4,7 +4,8 @@
 - an order with another openid, or none we know of: "not found", exactly as an unknown number,
   and counted as a miss;
 - an order known only by its phone: the customer is asked once for that phone's last four
-  digits; the right answer binds the order to them, a wrong one hides it like an unknown order;
+  digits; the right answer binds the order to them, a wrong one hides it like an unknown order.
+  Being asked counts as a miss too: the question itself tells that such an order exists;
 - after too many misses, lookups by number are refused for a while.
 """
 
@@ -65,14 +66,15 @@ class OrderAccess:
         return Access(OWN, mine[0], mine)
 
     def verify(self, openid: str, order_id: str, digits: str | None) -> Access:
-        """The answer to "last four digits of the phone" for a phone-only order."""
+        """The answer to "last four digits of the phone" for a phone-only order; `digits`
+        None is an answer that gave none (it fails the check like wrong digits)."""
         if self.guard.throttled(openid):
             return Access(THROTTLED)
         order = self.orders.get(order_id)
         if order is not None and order.openid == openid:
             return Access(OWN, order)
         if (order is None or order.openid or len(order.phone) < 4 or not digits
-                or not hmac.compare_digest(order.phone[-4:], digits)):
+                or not _same(order.phone[-4:], digits)):
             self.guard.block(openid, order_id)
             return Access(HIDDEN)
         if not self.orders.bind(order, openid):
@@ -90,6 +92,14 @@ class OrderAccess:
             return Access(OWN, order)
         if (order is not None and not order.openid and order.phone
                 and not self.guard.blocked(openid, order.order_id)):
+            # Counted like a miss, or trying numbers would tell which phone-only orders exist
+            # without ever being throttled.
+            self.guard.miss(openid)
             return Access(VERIFY, order)
         self.guard.miss(openid)
         return Access(HIDDEN)
+
+
+def _same(expected: str, given: str) -> bool:
+    """Constant-time equality; compare_digest refuses non-ASCII str, so compare bytes."""
+    return hmac.compare_digest(expected.encode(), given.encode())

@@ -29,6 +29,12 @@ ACTIVE = frozenset({CREATED, PAID, PROCESSING, SHIPPED, IN_TRANSIT, OUT_FOR_DELI
 # With the carrier: a logistics answer has something to show.
 ON_THE_WAY = frozenset({SHIPPED, IN_TRANSIT, OUT_FOR_DELIVERY, EXCEPTION})
 HANDED_TO_CARRIER = ON_THE_WAY | {DELIVERED}
+# How far along its life an order is, for two events stamped with the same time: the one
+# further along wins, so a tie never moves an order backwards (paid after shipped). A reported
+# problem outranks the routine transit news of that moment, a delivery outranks the problem,
+# and the closing statuses outrank everything (a refund follows a cancellation or a return).
+LIFECYCLE_RANK = {CREATED: 0, PAID: 1, PROCESSING: 2, SHIPPED: 3, IN_TRANSIT: 4,
+                  OUT_FOR_DELIVERY: 5, EXCEPTION: 6, DELIVERED: 7, CANCELLED: 8, REFUNDED: 9}
 
 GENERAL = "general"
 CATEGORIES = (GENERAL, "fresh", "luxury", "custom", "electronics")
@@ -105,6 +111,13 @@ class Order:
     @property
     def with_carrier(self) -> bool:
         return self.status in HANDED_TO_CARRIER or bool(self.tracking_no)
+
+    @property
+    def was_shipped(self) -> bool:
+        """Handed to a carrier at some point, even if cancelled or refunded since. Tracking
+        points alone do not count: custom goods have production milestones before shipping."""
+        return (bool(self.tracking_no) or self.status in HANDED_TO_CARRIER
+                or any(h.status in HANDED_TO_CARRIER for h in self.history))
 
     @property
     def latest_points(self) -> tuple[TrackingPoint, ...]:

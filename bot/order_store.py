@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import redis
 
-from bot.order_model import Order, iso_from_timestamp, timestamp_of
+from bot.order_model import LIFECYCLE_RANK, Order, iso_from_timestamp, timestamp_of
 
 PREFIX = "orders:"
 STREAM = PREFIX + "changes"
@@ -27,6 +27,8 @@ EVENT_TTL = 7 * 86_400
 STREAM_MAXLEN = 100_000
 MAX_POINTS = 100
 
+# "Older" includes an event of the same time whose status is earlier in the order's life
+# (bot.order_model.LIFECYCLE_RANK).
 APPLIED = "applied"      # the event was the newest: the record now says what it says
 MERGED = "merged"        # an older event: only its tracking points or status history were new
 STALE = "stale"          # an older event that brought nothing new
@@ -47,7 +49,18 @@ local cur = redis.call('HMGET', order_key, 'status', 'occurred_at', 'openid', 'p
                        'tracking_no', 'tracking', 'history')
 local known = cur[1] and cur[1] ~= ''
 local old_status = cur[1] or ''
-local newer = (not known) or e.occurred_at >= (cur[2] or '')
+local RANK = __RANKS__
+local function rank(status) return RANK[status] or -1 end
+local stored_at = cur[2] or ''
+local newer
+if not known or e.occurred_at ~= stored_at then
+  newer = (not known) or e.occurred_at > stored_at
+elseif e.occurred_at == '' then
+  newer = true   -- two answers of the shop's API: the later fetch is its current state
+else
+  -- The same moment: the status further along wins, so a tie never rolls the order back.
+  newer = rank(e.set.status) >= rank(old_status)
+end
 
 local function decode(raw)
   if not raw or raw == '' then return {} end
@@ -86,7 +99,8 @@ if points_added > 0 then
 end
 
 -- Status history: a newer event adds its status when it changes; an older one fills a gap.
-local function status_key(x) return x.status end
+-- Changes of the same moment are listed in lifecycle order.
+local function status_key(x) return rank(x.status) end
 local history = decode(cur[7])
 local status = e.set.status
 local at = e.occurred_at ~= '' and e.occurred_at or e.applied_at
@@ -163,6 +177,9 @@ redis.call('XADD', stream_key, 'MAXLEN', '~', e.maxlen, '*',
 return {newer and 'applied' or 'merged', old_status, now[1] or ''}
 """
 
+_APPLY = _APPLY.replace("__RANKS__", "{" + ", ".join(
+    f"{status} = {rank}" for status, rank in LIFECYCLE_RANK.items()) + "}")
+
 # KEYS[1] order hash; ARGV: prefix, openid, the phone it was verified against, now (ISO),
 # index score, order id.
 _BIND = """
@@ -176,6 +193,18 @@ if (cur[3] or '') ~= ARGV[3] then return 0 end
 redis.call('HSET', KEYS[1], 'openid', ARGV[2], 'bound_at', ARGV[4])
 redis.call('ZADD', ARGV[1] .. 'openid:' .. ARGV[2], 'GT', ARGV[5], ARGV[6])
 return 1
+"""
+
+# KEYS[1] order hash; ARGV: prefix, order id. Removes the record and its index entries.
+_DELETE = """
+local cur = redis.call('HMGET', KEYS[1], 'openid', 'phone', 'tracking_no')
+if cur[1] and cur[1] ~= '' then redis.call('ZREM', ARGV[1] .. 'openid:' .. cur[1], ARGV[2]) end
+if cur[2] and cur[2] ~= '' then redis.call('ZREM', ARGV[1] .. 'phone:' .. cur[2], ARGV[2]) end
+if cur[3] and cur[3] ~= ''
+   and redis.call('GET', ARGV[1] .. 'tracking:' .. cur[3]) == ARGV[2] then
+  redis.call('DEL', ARGV[1] .. 'tracking:' .. cur[3])
+end
+return redis.call('DEL', KEYS[1])
 """
 
 
@@ -202,6 +231,7 @@ class OrderStore:
         # lost it (restart, SCRIPT FLUSH).
         self._apply = client.register_script(_APPLY)
         self._bind = client.register_script(_BIND)
+        self._delete = client.register_script(_DELETE)
 
     def apply(self, order: Order, *, event_id: str, occurred_at: str, applied_at: float,
               source: str = "event") -> ApplyResult:
@@ -276,6 +306,11 @@ class OrderStore:
             args=[PREFIX, openid, phone, iso_from_timestamp(at), str(int(at * 1000)), order_id],
         )
         return bool(done)
+
+    def delete(self, order_id: str) -> bool:
+        """Remove an order and its index entries. The shop never deletes orders; the demo does,
+        to seed its orders afresh (bot/demo_orders.py)."""
+        return bool(self._delete(keys=[order_key(order_id)], args=[PREFIX, order_id]))
 
     def changes(self, count: int = 100, after: str = "-") -> list[tuple[str, dict[str, str]]]:
         """Entries of the change stream (oldest first), for consumers and tests."""

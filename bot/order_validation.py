@@ -13,7 +13,16 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.order_model import CATEGORIES, GENERAL, STATUSES, Item, Order, TrackingPoint, utc_iso
+from bot.order_model import (
+    CATEGORIES,
+    GENERAL,
+    STATUSES,
+    Item,
+    Order,
+    TrackingPoint,
+    timestamp_of,
+    utc_iso,
+)
 
 MAX_ITEMS = 100
 MAX_POINTS = 200
@@ -23,7 +32,12 @@ _OPENID = re.compile(r"[A-Za-z0-9_-]{0,64}")
 _TRACKING_NO = re.compile(r"[A-Z0-9-]{0,40}")
 _CARRIER = re.compile(r"[A-Z0-9_]{0,16}")
 _PHONE_NOISE = re.compile(r"[\s()-]")
-_PHONE = re.compile(r"\d{7,15}")
+# ASCII digits only: `\d` also takes other scripts' digits ("١٣٨…"), which the phone check
+# could then not compare.
+_PHONE = re.compile(r"[0-9]{7,15}")
+# A shop's clock may run a little ahead of ours; an event further ahead than this would, once
+# stored, make every real event look older than it and block all updates of the order.
+MAX_AHEAD = 86_400
 
 
 class InvalidOrder(ValueError):
@@ -42,14 +56,17 @@ class OrderEvent:
     order: Order            # the snapshot the event carries (tracking points sorted)
 
 
-def parse_event(payload: Any, tz: str) -> OrderEvent:
-    """Validate a webhook body; naive times are read in the shop's time zone `tz`."""
+def parse_event(payload: Any, tz: str, now: float) -> OrderEvent:
+    """Validate a webhook body; naive times are read in the shop's time zone `tz`, and
+    `occurred_at` may be at most MAX_AHEAD seconds after `now` (the bot's clock)."""
     if not isinstance(payload, dict):
         raise InvalidOrder("body", "must be a JSON object")
     event_id = _text(payload, "event_id", "event_id", required=True)
     if not _ID.fullmatch(event_id):
         raise InvalidOrder("event_id", "1-128 letters, digits or _.:-")
     occurred_at = _time(payload.get("occurred_at"), "occurred_at", tz, required=True)
+    if timestamp_of(occurred_at) > now + MAX_AHEAD:
+        raise InvalidOrder("occurred_at", "more than a day ahead of the bot's clock")
     return OrderEvent(event_id, occurred_at, parse_order(payload.get("order"), tz, "order"))
 
 

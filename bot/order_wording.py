@@ -19,6 +19,7 @@ from bot.order_model import (
     REFUNDED,
     Order,
     TrackingPoint,
+    timestamp_of,
 )
 from bot.relative_time import describe
 from bot.replies import Replies
@@ -28,6 +29,13 @@ if TYPE_CHECKING:
 
 LATEST_POINTS = 3
 _BEFORE_SHIPPING = {CREATED, PAID, PROCESSING}
+# Nothing is expected any more: no ETA is spoken of.
+_DONE = {DELIVERED, CANCELLED, REFUNDED}
+
+# What `OrderWording.expected` says about the delivery time.
+UPCOMING = "upcoming"   # the ETA (or an exception's new ETA), still ahead
+LATE = "late"           # the ETA has passed and the order has not arrived
+PENDING = "pending"     # a delivery problem without a new time ahead: it is being confirmed
 
 
 def _phase(status: str) -> str:
@@ -89,10 +97,30 @@ class OrderWording:
         return self.text("order_waybill", carrier=self.carrier(order.carrier),
                          tracking_no=order.tracking_no)
 
+    def expected(self, order: Order) -> tuple[str, str]:
+        """(UPCOMING | LATE | PENDING | "", the time in words): a time that has passed is
+        never presented as one to wait for, and a delivery problem never falls back to the
+        ETA it has broken."""
+        if order.status in _DONE:
+            return "", ""
+        if order.status == EXCEPTION:
+            new_eta = order.exception_new_eta
+            if new_eta and timestamp_of(new_eta) >= self.now:
+                return UPCOMING, self.when(new_eta)
+            return PENDING, ""
+        if not order.eta:
+            return "", ""
+        return (UPCOMING if timestamp_of(order.eta) >= self.now else LATE), self.when(order.eta)
+
     def eta(self, order: Order) -> str:
-        if order.status == EXCEPTION and order.exception_new_eta:
-            return self.text("order_new_eta", when=self.when(order.exception_new_eta))
-        return self.text("order_eta", when=self.when(order.eta)) if order.eta else ""
+        """The expected time as a clause of a status answer ("" when there is none)."""
+        kind, when = self.expected(order)
+        if order.status == EXCEPTION:
+            return self.text("order_new_eta" if kind == UPCOMING else "order_new_eta_pending",
+                             when=when)
+        if kind == UPCOMING:
+            return self.text("order_eta", when=when)
+        return self.text("order_eta_late", when=when) if kind == LATE else ""
 
     def delivered_at(self, order: Order) -> str:
         """When it was signed for: the last tracking point, else when the status changed."""
@@ -148,7 +176,17 @@ class OrderWording:
     def logistics_answer(self, order: Order, link: str, verified: bool = False) -> str:
         data = self._common(order)
         lines = [self.text("order_verified")] if verified else []
-        if not order.with_carrier or order.status in (CANCELLED, REFUNDED):
+        if order.status in (CANCELLED, REFUNDED):
+            # Closed: say so, and whether it had left the warehouse (its last tracking stays
+            # worth seeing, e.g. a parcel on its way back).
+            shipped = order.was_shipped
+            lines.append(self.text(
+                f"logistics_{order.status}_{'shipped' if shipped else 'not_shipped'}", **data))
+            if shipped:
+                self._points(order, lines)
+                lines.append(self.text("logistics_link", link=link))
+            return "\n".join(lines)
+        if not order.with_carrier:
             lines.append(self.text("logistics_not_shipped", **data))
             note = self.category_note(order)
             if note:
@@ -156,27 +194,32 @@ class OrderWording:
             return "\n".join(lines)
         lines.append(self.text("logistics_title", **data))
         lines.append(self.text("logistics_status", **data))
+        kind, when = self.expected(order)
         if order.status == EXCEPTION:
             lines.append(self.text("logistics_exception", reason=self.reason(order)))
-            if order.exception_new_eta:
-                lines.append(self.text("logistics_new_eta",
-                                       when=self.when(order.exception_new_eta)))
+            lines.append(self.text("logistics_new_eta", when=when) if kind == UPCOMING
+                         else self.text("logistics_new_eta_pending"))
         elif order.status == DELIVERED and self.delivered_at(order):
             lines.append(self.text("logistics_delivered",
                                    when=self.when(self.delivered_at(order))))
-        elif order.eta:
-            lines.append(self.text("logistics_eta", when=self.when(order.eta)))
+        elif kind == UPCOMING:
+            lines.append(self.text("logistics_eta", when=when))
+        elif kind == LATE:
+            lines.append(self.text("logistics_eta_late", when=when))
+        self._points(order, lines)
+        note = self.category_note(order)
+        if note:
+            lines.append(note)
+        lines.append(self.text("logistics_link", link=link))
+        return "\n".join(lines)
+
+    def _points(self, order: Order, lines: list[str]) -> None:
         points = order.latest_points[:LATEST_POINTS]
         if points:
             lines.append(self.text("logistics_points_header"))
             lines.extend(self.point(p) for p in points)
         else:
             lines.append(self.text("logistics_no_points"))
-        note = self.category_note(order)
-        if note:
-            lines.append(note)
-        lines.append(self.text("logistics_link", link=link))
-        return "\n".join(lines)
 
     def order_list(self, header: str, orders: list[Order]) -> str:
         lines = [self.text(header, count=len(orders))]

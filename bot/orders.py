@@ -46,7 +46,7 @@ class OrderService:
 
     def apply_payload(self, payload: Any) -> ApplyResult:
         """Validate a webhook body (raises InvalidOrder) and apply it."""
-        return self.apply_event(parse_event(payload, self.tz))
+        return self.apply_event(parse_event(payload, self.tz, self.clock.now()))
 
     def apply_event(self, event: OrderEvent) -> ApplyResult:
         return self.store.apply(event.order, event_id=event.event_id,

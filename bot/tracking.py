@@ -13,7 +13,7 @@ from flask import Blueprint, Response, render_template
 
 from bot.masking import mask_address, mask_phone
 from bot.order_model import EXCEPTION, Order
-from bot.order_wording import OrderWording
+from bot.order_wording import LATE, PENDING, OrderWording
 from bot.web import services
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def track_page(token: str) -> Response | tuple[str, int]:
     except redis.RedisError:
         log.warning("tracking page without Redis")
         return _missing(target.lang, "track_busy_body", 503)
-    if order is None or order.openid != target.openid:
+    if order is None or not svc.orders.links.is_owner(target, order.openid):
         return _missing(target.lang, "track_missing_body", 404)
     wording = OrderWording(svc.replies, target.lang, svc.clock.now(), svc.config.timezone)
     return render_template("track.html", t=wording.text, lang=target.lang,
@@ -42,7 +42,12 @@ def track_page(token: str) -> Response | tuple[str, int]:
 
 def page_of(order: Order, wording: OrderWording) -> dict[str, object]:
     """What the page shows, already in words (the template only lays it out)."""
-    eta = order.exception_new_eta or order.eta
+    kind, when = wording.expected(order)
+    eta_label, eta = wording.text("track_eta"), when
+    if kind == LATE:
+        eta_label, eta = wording.text("track_eta_late"), wording.text("track_late", when=when)
+    elif kind == PENDING:
+        eta = wording.text("track_eta_pending")
     return {
         "order_id": order.order_id,
         "status": wording.status_name(order.status),
@@ -52,7 +57,8 @@ def page_of(order: Order, wording: OrderWording) -> dict[str, object]:
                   for i in order.items],
         "carrier": wording.carrier(order.carrier) if order.carrier else "",
         "tracking_no": order.tracking_no,
-        "eta": wording.when(eta) if eta else "",
+        "eta_label": eta_label,
+        "eta": eta,
         "phone": mask_phone(order.phone),
         "address": mask_address(order.address),
         "timeline": [(wording.status_name(h.status), wording.when(h.time))

@@ -1,7 +1,8 @@
 """Which order a message is about, for the order-status and logistics handlers.
 
 In this order:
-1. the answer to our own question: the phone's last four digits, or a number from a list;
+1. the answer to our own question: the phone's last four digits (an answer without any is
+   asked once more, never counted as a wrong guess), or a number from a list;
 2. a number in the message: order number, waybill number, or a phone number;
 3. "它到哪了": the order talked about last (remembered in the dialogue state);
 4. the customer's own orders: one answered directly, several in progress listed to pick from;
@@ -13,6 +14,7 @@ Either an Order comes back (already checked to be the customer's) or a Reply to 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,11 +32,13 @@ LAST_ORDER = "order_id"          # the order talked about last
 EXPECT = "order_expect"          # what our pending question was
 CHOICES = "order_choices"        # order ids of the list we showed
 VERIFYING = "order_verify"       # the phone-only order whose phone digits we asked for
+ASKED_AGAIN = "order_verify_again"  # the digits question was repeated once already
 NUMBER, CHOICE, DIGITS = "number", "choice", "digits"
 
 MAX_LIST = 5
-_FOUR_DIGITS = re.compile(r"(?<!\d)(\d{4})(?!\d)")
-_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+# ASCII only: other scripts' digits are turned into these first (_ascii_digits).
+_DIGIT_RUN = re.compile(r"[0-9]+")
+_MOBILE = re.compile(r"(?:86)?(1[3-9][0-9]{9})")
 
 
 @dataclass(frozen=True)
@@ -54,17 +58,27 @@ def resolve(ctx: MessageContext, want: Want) -> Order | Reply:
     expecting = state.data.get(EXPECT) if state.pending == want.handler else None
     choices = list(state.data.get(CHOICES) or [])
     verifying = state.data.get(VERIFYING)
+    asked_again = bool(state.data.get(ASKED_AGAIN))
     if state.pending == want.handler:
         state.resolve()
-    state.forget(EXPECT, CHOICES, VERIFYING)
+    state.forget(EXPECT, CHOICES, VERIFYING, ASKED_AGAIN)
     access = ctx.services.orders.access
 
     if expecting == DIGITS and verifying and not (entities.order_numbers
                                                    or entities.tracking_numbers):
-        found = access.verify(ctx.openid, verifying, _last_four(_text(ctx)))
-        if found.kind == OWN:
-            ctx.notes["order_verified"] = True
-        return _outcome(ctx, want, found, verifying)
+        digits, any_digits = _last_four(_text(ctx))
+        # Only an attempt at the digits is checked (and counted when wrong): "我找一下" is
+        # asked once more, and a new request for orders is answered as one.
+        if digits is not None or (any_digits and asked_again):
+            found = access.verify(ctx.openid, verifying, digits)
+            if found.kind == OWN:
+                ctx.notes["order_verified"] = True
+            return _outcome(ctx, want, found, verifying)
+        if not asked_again and (any_digits or not _asks_afresh(ctx, want)):
+            state.expect(want.handler, **{EXPECT: DIGITS, VERIFYING: verifying,
+                                          ASKED_AGAIN: True})
+            return ctx.reply("order_verify_again")
+        # No digits again, or "查订单" anew: drop the question and carry on below.
     if entities.order_numbers:
         number = entities.order_numbers[0]
         return _outcome(ctx, want, access.by_number(ctx.openid, number), number)
@@ -140,12 +154,39 @@ def _throttled(ctx: MessageContext) -> Reply:
     return ctx.reply("order_too_many_tries", minutes=minutes)
 
 
-def _last_four(text: str) -> str | None:
-    phone = _PHONE.search(text)
-    if phone:
-        return phone.group()[-4:]
-    runs = _FOUR_DIGITS.findall(text)
-    return runs[0] if len(runs) == 1 else None
+def _last_four(text: str) -> tuple[str | None, bool]:
+    """The four digits an answer to the digits question gives (None when it gives no clear
+    four), and whether it has any digits at all."""
+    runs = _DIGIT_RUN.findall(_ascii_digits(text))
+    if not runs:
+        return None, False
+    phones = [m.group(1) for run in runs if (m := _MOBILE.fullmatch(run))]
+    if len(phones) == 1:
+        return phones[0][-4:], True      # the whole phone number
+    fours = [run for run in runs if len(run) == 4]
+    if len(fours) == 1:
+        return fours[0], True            # "后四位是 5678"
+    if len("".join(runs)) == 4:
+        return "".join(runs), True       # "56 78"
+    return None, True
+
+
+def _ascii_digits(text: str) -> str:
+    """Any script's decimal digits as ASCII ("٥٦٧٨" → "5678")."""
+    if text.isascii():
+        return text
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
+
+
+def _asks_afresh(ctx: MessageContext, want: Want) -> bool:
+    """A menu button or a message matched to this handler's own intent ("查订单")."""
+    if ctx.msg.is_event:
+        return True
+    match = ctx.match
+    if match is None or match.outcome != "matched" or match.intent is None:
+        return False
+    handler = ctx.services.handlers.for_intent(match.intent)
+    return handler is not None and handler.name == want.handler
 
 
 def _points_back(ctx: MessageContext) -> bool:

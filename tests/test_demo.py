@@ -110,3 +110,22 @@ def redis_url_of(data: Path) -> str:
     from bot.storage import redis_url_for
 
     return redis_url_for("", data)
+
+
+def test_demo_seeding_gives_the_chat_user_orders_to_ask_about(config_values, make_app, r,
+                                                              clock):
+    """What `python -m bot demo` runs before it starts: the chat user has orders at once."""
+    from bot.chat import DEMO_OPENID
+    from bot.demo import seed_demo_data
+    from bot.demo_orders import PHONE_ONLY_ORDER
+    from tests.conftest import simulator_for
+
+    seeded = seed_demo_data(Config.from_mapping(config_values))
+    assert "6 orders" in seeded
+    mine = r.zrevrange(f"orders:openid:{DEMO_OPENID}", 0, -1)
+    assert len(mine) == 5 and PHONE_ONLY_ORDER not in mine
+    statuses = {r.hget(f"orders:order:{order_id}", "status") for order_id in mine}
+    assert {"shipped", "delivered", "exception", "processing", "out_for_delivery"} <= statuses
+    assert r.hget(f"orders:order:{PHONE_ONLY_ORDER}", "phone") == "13800005678"
+    chat = simulator_for(make_app(), clock)
+    assert "回复序号" in chat.text(DEMO_OPENID, "我的订单怎么样了")

@@ -7,6 +7,7 @@ import pytest
 
 from bot.chat import DEMO_OPENID
 from bot.masking import mask_address, mask_phone
+from bot.order_wording import OrderWording
 from bot.relative_time import describe
 from tests.conftest import START, simulator_for
 from tests.fixtures.orders import at, event, point
@@ -59,6 +60,14 @@ def test_several_active_orders_are_listed_and_a_number_picks_one(orders, order_c
     # "它到哪了" now means that order.
     where = order_chat.text(ALICE, "它到哪了")
     assert "SF0000000000011" in where and "/track/" in where
+
+
+def test_a_spoken_choice_picks_from_the_list(orders, order_chat):
+    orders.apply_payload(shipped("100001", tracking_no="SF0000000000011"))
+    orders.apply_payload(event("100002", "processing", hours=-1, openid=ALICE))
+    assert "回复序号" in order_chat.text(ALICE, "我的订单怎么样了")
+    picked = order_chat.text(ALICE, "第二个")      # the list is newest first: 100002, 100001
+    assert "100001" in picked and "已发货" in picked and "100002" not in picked
 
 
 def test_out_of_range_choice_asks_again(orders, order_chat):
@@ -132,9 +141,93 @@ def test_exception_gives_the_reason_and_new_time(orders, order_chat):
     assert "韵达" in logistics and "收件小区封闭" in logistics and "明天晚上 18:00" in logistics
 
 
+def test_logistics_lists_orders_with_the_carrier_and_a_number_picks_one(orders, order_chat):
+    orders.apply_payload(shipped("200011", tracking_no="SF0000000000011"))
+    orders.apply_payload(event("200012", "in_transit", hours=-1, openid=ALICE, carrier="ZTO",
+                               tracking_no="78312345678901"))
+    orders.apply_payload(event("200013", "paid", hours=-0.5, openid=ALICE))   # not shipped
+    listing = order_chat.text(ALICE, "物流")
+    assert "2 个订单正在配送中" in listing and "回复序号" in listing
+    assert "200012" in listing and "200011" in listing and "200013" not in listing
+    assert listing.index("200012") < listing.index("200011")        # newest first
+    picked = order_chat.text(ALICE, "2")
+    assert "顺丰 SF0000000000011" in picked and "/track/" in picked
+    assert "78312345678901" not in picked
+
+
 def test_not_yet_shipped_says_so(orders, order_chat):
     orders.apply_payload(event("200003", "paid", openid=ALICE))
     assert "还没有交给快递" in order_chat.text(ALICE, "200003 的物流")
+
+
+@pytest.mark.parametrize(("status", "says"), [
+    ("cancelled", "已取消,取消前已交给快递(顺丰 SF0000000000041)"),
+    ("refunded", "已退款,退款前已交给快递(顺丰 SF0000000000041)"),
+])
+def test_cancelled_or_refunded_after_shipping_does_not_claim_it_never_shipped(
+        orders, order_chat, status, says):
+    orders.apply_payload(shipped("200041", tracking_no="SF0000000000041",
+                                 tracking=[point(-3, "昆明", "顺丰已揽收")]))
+    orders.apply_payload(event("200041", status, hours=-1))
+    answer = order_chat.text(ALICE, "200041 的物流")
+    assert says in answer
+    assert "还没有交给快递" not in answer and "发货后" not in answer
+    assert "顺丰已揽收" in answer and "/track/" in answer       # its last tracking stays
+
+
+@pytest.mark.parametrize(("status", "says"), [
+    ("cancelled", "已取消,没有发货"),
+    ("refunded", "已退款,没有发货"),
+])
+def test_cancelled_or_refunded_before_shipping_says_it_never_shipped(orders, order_chat,
+                                                                     status, says):
+    orders.apply_payload(event("200042", "paid", hours=-3, openid=ALICE))
+    orders.apply_payload(event("200042", status, hours=-1))
+    answer = order_chat.text(ALICE, "200042 的物流")
+    assert says in answer and "还没有交给快递" not in answer and "/track/" not in answer
+
+
+def test_exception_without_a_new_time_never_offers_the_broken_eta(orders, order_chat):
+    # The original ETA (07:00 today) has passed when the carrier reports the problem.
+    orders.apply_payload(event("200005", "exception", hours=-1, openid=ALICE, carrier="YD",
+                               tracking_no="4312345678905", eta=at(-3),
+                               exception={"reason": "收件地址不详"}))
+    status = order_chat.text(ALICE, "订单 200005")
+    assert "收件地址不详" in status and "新的预计送达时间确认后通知您" in status
+    assert "07:00" not in status
+    logistics = order_chat.text(ALICE, "物流")
+    assert "新的预计送达时间确认后通知您" in logistics and "07:00" not in logistics
+
+
+def test_exception_whose_new_time_has_passed_is_being_confirmed(orders, order_chat):
+    orders.apply_payload(event("200006", "exception", hours=-1, openid=ALICE, carrier="YD",
+                               tracking_no="4312345678906", eta=at(-30),
+                               exception={"reason": "天气原因", "new_eta": at(-2)}))
+    status = order_chat.text(ALICE, "订单 200006")
+    assert "新的预计送达时间确认后通知您" in status and "08:00" not in status
+
+
+def test_a_passed_eta_is_not_presented_as_upcoming(orders, order_chat):
+    orders.apply_payload(shipped("200007", tracking_no="SF0000000000071", eta=at(-3)))
+    status = order_chat.text(ALICE, "订单 200007")
+    assert "原预计今天上午 07:00 送达,已有延误" in status
+    assert ",预计今天上午 07:00 送达" not in status
+    logistics = order_chat.text(ALICE, "物流")
+    assert "原预计送达:今天上午 07:00(已有延误)" in logistics
+    assert "\n预计送达" not in logistics
+
+
+def test_every_carrier_the_matcher_knows_has_a_name(order_app, orders, order_chat):
+    from bot.entities import _CARRIER_NAMES
+
+    replies = order_app.extensions["bot"].replies
+    for lang in ("zh-CN", "en"):
+        missing = [code for code in _CARRIER_NAMES
+                   if f"carrier_{code}" not in replies.templates[lang]]
+        assert missing == [], lang
+    orders.apply_payload(event("200008", "in_transit", hours=-1, openid=ALICE, carrier="BEST",
+                               tracking_no="BEST0000012345"))
+    assert "百世 BEST0000012345" in order_chat.text(ALICE, "订单 200008 物流")
 
 
 @pytest.mark.parametrize(("status", "category", "expected"), [
@@ -184,6 +277,33 @@ def test_phone_numbers_are_masked_and_phone_lookups_show_only_own_orders(orders,
     assert mask_address("浙江省杭州市西湖区文三路100号") == "浙江省杭州市****"
 
 
+@pytest.mark.parametrize(("phone", "masked"), [
+    ("13812345678", "138****5678"),      # a mainland mobile, as customers know it
+    ("1234567", "****567"),              # short: never more than half shown
+    ("12345", "***45"),
+    ("02112345678", "*******5678"),      # 11 digits but not a mobile: no prefix shown
+    ("123456789012345", "***********2345"),
+    ("", ""),
+])
+def test_mask_phone_shows_at_most_four_digits_and_at_most_half(phone, masked):
+    assert mask_phone(phone) == masked
+    shown = sum(c.isdigit() for c in masked)
+    assert shown <= 4 or (len(phone) == 11 and shown == 7)
+
+
+@pytest.mark.parametrize(("address", "masked"), [
+    ("浙江省杭州市西湖区文三路100号", "浙江省杭州市****"),
+    ("北京市朝阳区建国路 8 号", "北京市****"),
+    ("广西壮族自治区南宁市青秀区民族大道 1 号", "广西壮族自治区南宁市****"),
+    ("西湖区文三路100号", "****"),
+    ("100 Main Street", "****"),
+    ("100 Main St, Springfield, IL 62704", "****, Springfield, IL *****"),
+    ("Flat 5, 100 Main St, Springfield", "****, *** Main St, Springfield"),
+])
+def test_mask_address_keeps_only_the_region_and_no_house_number(address, masked):
+    assert mask_address(address) == masked
+
+
 def test_phone_only_order_is_bound_after_the_last_four_digits(orders, order_chat, r):
     orders.apply_payload(event("123456", "in_transit", hours=-1, phone="13800005678",
                                carrier="YTO", tracking_no="YT9876543210987"))
@@ -211,6 +331,75 @@ def test_wrong_digits_hide_the_order_like_an_unknown_one(orders, order_chat, ord
     # Asked once only: the same number again is "not found", not another question.
     assert order_chat.text(BOB, "654321") == wrong
     assert order_app.extensions["bot"].dialogue.load(BOB).pending is None
+
+
+@pytest.mark.parametrize("hesitation", ["我找一下", "稍等", "不记得了"])
+def test_a_reply_without_digits_is_asked_once_more_and_not_counted(orders, order_chat, r,
+                                                                   hesitation):
+    orders.apply_payload(event("654322", "in_transit", hours=-1, phone="13800005678"))
+    assert "后四位" in order_chat.text(BOB, "654322")
+    again = order_chat.text(BOB, hesitation)
+    assert "4 位数字" in again and "没有查到" not in again
+    assert r.get(f"orders:miss:{BOB}") == "1"               # being asked, nothing more
+    assert not r.exists(f"orders:verify_failed:{BOB}:654322")
+    assert "验证成功" in order_chat.text(BOB, "5678")
+
+
+def test_no_digits_twice_drops_the_question_without_locking_out(orders, order_chat, r,
+                                                                  order_app):
+    orders.apply_payload(event("654323", "in_transit", hours=-1, phone="13800005678"))
+    order_chat.text(BOB, "654323")
+    order_chat.text(BOB, "我找一下")
+    moved_on = order_chat.text(BOB, "稍等")
+    assert "没有查到" not in moved_on and "4 位数字" not in moved_on
+    assert not r.exists(f"orders:verify_failed:{BOB}:654323")
+    # Asking again later asks for the digits again, and the right ones work.
+    assert "后四位" in order_chat.text(BOB, "654323")
+    assert "验证成功" in order_chat.text(BOB, "5678")
+
+
+def test_wrong_length_digits_are_asked_once_more_then_count(orders, order_chat, r):
+    orders.apply_payload(event("654324", "in_transit", hours=-1, phone="13800005678"))
+    order_chat.text(BOB, "654324")
+    assert "4 位数字" in order_chat.text(BOB, "567")
+    assert not r.exists(f"orders:verify_failed:{BOB}:654324")
+    assert "没有查到订单 654324" in order_chat.text(BOB, "56781")
+    assert r.exists(f"orders:verify_failed:{BOB}:654324")
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ("查订单", "请发订单号"),        # a new request for orders: answered as one
+    ("怎么退货", "退货"),            # another intent altogether
+])
+def test_moving_on_from_the_digits_question_is_not_a_wrong_answer(orders, order_chat, r,
+                                                                  message, expected):
+    orders.apply_payload(event("654325", "in_transit", hours=-1, phone="13800005678"))
+    order_chat.text(BOB, "654325")
+    answer = order_chat.text(BOB, message)
+    assert expected in answer and "没有查到" not in answer and "4 位数字" not in answer
+    assert r.get(f"orders:miss:{BOB}") == "1"
+    assert not r.exists(f"orders:verify_failed:{BOB}:654325")
+
+
+@pytest.mark.parametrize("digits", ["٥٦٧٨", "５６７８", "56 78", "手机号 13800005678"])
+def test_digits_in_any_script_or_form_are_read(orders, order_chat, digits):
+    orders.apply_payload(event("654326", "in_transit", hours=-1, phone="13800005678"))
+    order_chat.text(BOB, "654326")
+    assert "验证成功" in order_chat.text(BOB, digits)
+
+
+def test_non_ascii_digits_fail_the_phone_check_without_crashing(orders):
+    orders.apply_payload(event("654327", "in_transit", hours=-1, phone="13800005678"))
+    assert orders.access.verify(BOB, "654327", "٥٦٧٨").kind == "hidden"
+
+
+def test_asking_for_the_digits_counts_toward_the_throttle(orders, order_chat):
+    """Trying numbers must not tell, unthrottled, which phone-only orders exist."""
+    for n in range(6):
+        orders.apply_payload(event(f"80000{n}", "paid", phone=f"1380000{n:04d}"))
+    for n in range(5):
+        assert "后四位" in order_chat.text(EVE, f"订单 80000{n}")
+    assert "查询太频繁" in order_chat.text(EVE, "订单 800005")
 
 
 def test_repeated_misses_are_throttled(orders, order_chat, clock, order_app):
@@ -274,6 +463,26 @@ def test_demo_orders_are_idempotent_and_cover_the_cases(order_app, order_chat, r
     assert {"shipped", "delivered", "exception", "processing", "out_for_delivery"} <= statuses
     assert orders.get(PHONE_ONLY_ORDER).openid == ""
     assert "回复序号" in order_chat.text(DEMO_OPENID, "我的订单怎么样了")
+
+
+def test_demo_orders_are_seeded_afresh_after_a_restart(order_app, clock, r):
+    from bot.demo_orders import PHONE_ONLY_ORDER, seed_demo_orders
+
+    orders = order_app.extensions["bot"].orders
+    seed_demo_orders(orders, DEMO_OPENID)
+    first = orders.get("202611240001")
+    assert orders.access.verify(DEMO_OPENID, PHONE_ONLY_ORDER, "5678").kind == "own"
+    clock.advance(3 * 86_400)              # the demo is started again three days later
+    seed_demo_orders(orders, DEMO_OPENID)
+    again = orders.get("202611240001")
+    assert again.eta > first.eta and again.occurred_at > first.occurred_at
+    # Replaced, not merged: the old run's tracking points are gone and its ETA is ahead.
+    assert len(again.tracking) == len(first.tracking)
+    wording = OrderWording(order_app.extensions["bot"].replies, "zh-CN", clock.now(),
+                           "Asia/Shanghai")
+    assert "明天下午 15:00" in wording.status_answer(again)
+    # The phone-only order can be claimed again.
+    assert orders.get(PHONE_ONLY_ORDER).openid == ""
 
 
 def test_relative_times(order_app):

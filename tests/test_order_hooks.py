@@ -67,6 +67,26 @@ def test_invalid_body_is_400_naming_the_field(hook, r, raw, field):
     assert r.keys("orders:*") == []
 
 
+def test_event_far_in_the_future_is_400_and_does_not_block_real_updates(hook, orders, r):
+    # A shop clock a year ahead would otherwise make every real event look older.
+    resp = hook(body(status="delivered", hours=24 * 365))
+    assert resp.status_code == 400 and resp.json["field"] == "occurred_at"
+    assert r.keys("orders:*") == []
+    assert hook(body(status="shipped", hours=-1)).json["result"] == "applied"
+    # A clock a little ahead (under a day) is tolerated.
+    assert hook(body(status="in_transit", hours=20)).json["result"] == "applied"
+    assert orders.get("202611240001").status == "in_transit"
+
+
+def test_webhook_without_a_secret_is_503_so_the_shop_retries(make_app, r):
+    app = make_app(bot_demo=False, wechat_token="token", wechat_appid="wx0000000000000000",
+                   wechat_secret="secret", secret_key="key", order_webhook_secret="")
+    resp = post_signed(app.test_client(), body())
+    assert resp.status_code == 503
+    assert resp.json == {"error": "ORDER_WEBHOOK_SECRET is not set"}
+    assert r.keys("orders:*") == []
+
+
 def test_same_event_twice_is_200_and_applied_once(hook, r):
     first = body()
     assert hook(first).json["result"] == "applied"
@@ -84,6 +104,15 @@ def test_out_of_order_events_keep_the_newest_status(hook, orders):
     order = orders.get("202611240001")
     assert order.status == "out_for_delivery"
     assert [p.description for p in order.tracking] == ["已揽收", "派送中"]
+
+
+def test_events_of_the_same_second_never_roll_the_status_back(hook, orders):
+    assert hook(body(status="shipped", hours=-1)).json["result"] == "applied"
+    tie = hook(body(status="paid", hours=-1, tracking=[]))
+    assert tie.json == {"result": "merged", "status": "shipped"}
+    assert orders.get("202611240001").status == "shipped"
+    # Further along at the same second: applied.
+    assert hook(body(status="in_transit", hours=-1)).json["result"] == "applied"
 
 
 def test_redis_down_is_503_so_the_shop_retries_and_nothing_is_lost(make_app, r):

@@ -10,9 +10,12 @@ import pytest
 import redis
 
 from bot.order_api import OrderAPIUnavailable
+from bot.order_guard import MissGuard
+from bot.order_model import LIFECYCLE_RANK
 from bot.order_store import STREAM, OrderStore
 from bot.order_validation import InvalidOrder, parse_event
 from bot.orders import API_MISS_TTL, API_REFRESH, build_order_service
+from tests.conftest import START
 from tests.fixtures.orders import at, down_redis, event, point
 
 TZ = "Asia/Shanghai"
@@ -79,6 +82,31 @@ def test_older_event_never_rolls_back_but_its_tracking_is_merged(service, r):
     assert again.outcome == "stale" and r.xlen(STREAM) == 2
 
 
+@pytest.mark.parametrize(("first", "second", "shown"), [
+    ("shipped", "paid", "shipped"),               # arrived late: never rolls back
+    ("paid", "shipped", "shipped"),               # further along: wins
+    ("in_transit", "in_transit", "in_transit"),   # the same status: the later one's fields
+    ("in_transit", "exception", "exception"),     # a problem outranks routine transit news
+    ("exception", "out_for_delivery", "exception"),
+    ("delivered", "exception", "delivered"),      # delivered outranks the problem
+    ("delivered", "refunded", "refunded"),        # closing statuses outrank everything
+    ("refunded", "cancelled", "refunded"),        # a refund follows a cancellation
+])
+def test_events_of_the_same_time_keep_the_status_further_along(service, r, first, second,
+                                                               shown):
+    service.apply_payload(event("1010", first, hours=-1, openid=ALICE, eta=at(10)))
+    first_eta = service.get("1010").eta
+    result = service.apply_payload(event("1010", second, hours=-1, eta=at(20)))
+    order = service.get("1010")
+    assert order.status == shown == result.status
+    # The fields come with the status that won; the other fills the history.
+    assert (order.eta == first_eta) == (shown != second)
+    assert sorted(h.status for h in order.history) == sorted({first, second})
+    if first != second:
+        assert [h.status for h in order.history] == sorted(
+            {first, second}, key=LIFECYCLE_RANK.__getitem__)
+
+
 def test_exception_then_recovery_clears_the_reason(service):
     service.apply_payload(event("1002", "exception", hours=-2, openid=ALICE,
                                 exception={"reason": "地址不详", "new_eta": at(48)}))
@@ -111,11 +139,11 @@ def test_each_event_is_one_round_trip(redis_url, r):
     pool = redis.ConnectionPool.from_url(redis_url, connection_class=Counting,
                                          decode_responses=True)
     store = OrderStore(redis.Redis(connection_pool=pool))
-    first = parse_event(shipped("1004"), TZ)
+    first = parse_event(shipped("1004"), TZ, START)
     store.apply(first.order, event_id=first.event_id, occurred_at=first.occurred_at,
                 applied_at=0)        # may load the script
     before = Counting.sent
-    second = parse_event(event("1004", "delivered", hours=3), TZ)
+    second = parse_event(event("1004", "delivered", hours=3), TZ, START)
     result = store.apply(second.order, event_id=second.event_id,
                          occurred_at=second.occurred_at, applied_at=0)
     assert result.outcome == "applied" and Counting.sent - before == 1
@@ -138,10 +166,26 @@ def test_concurrent_events_in_any_order_end_at_the_newest(service, r):
     assert r.xlen(STREAM) == len(statuses)
 
 
+def test_miss_counter_always_expires(r):
+    """A counter left without a TTL (a key expiring between a separate "set expiry" and
+    "increment") would throttle its customer for ever: counting must give it one."""
+    guard = MissGuard(r, limit=5, window=600)
+    r.set(guard.key(ALICE), 3)                 # the state such a race leaves behind
+    assert guard.miss(ALICE) == 4
+    assert 0 < r.ttl(guard.key(ALICE)) <= 600
+    guard.block(BOB, "1011")
+    assert 0 < r.ttl(guard.key(BOB)) <= 600 and guard.blocked(BOB, "1011")
+    assert 0 < r.ttl(guard.blocked_key(BOB, "1011")) <= 600
+    # A running window is not extended by later misses.
+    r.expire(guard.key(ALICE), 30)
+    guard.miss(ALICE)
+    assert r.ttl(guard.key(ALICE)) <= 30
+
+
 def test_stream_is_trimmed(r):
     store = OrderStore(r, stream_maxlen=100)
     for i in range(400):
-        parsed = parse_event(event(f"2{i:05d}", "paid", openid=ALICE), TZ)
+        parsed = parse_event(event(f"2{i:05d}", "paid", openid=ALICE), TZ, START)
         store.apply(parsed.order, event_id=parsed.event_id, occurred_at=parsed.occurred_at,
                     applied_at=0)
     assert 100 <= r.xlen(STREAM) < 400
@@ -167,14 +211,14 @@ def test_invalid_events_name_the_field(mutate, field):
     body = shipped()
     mutate(body)
     with pytest.raises(InvalidOrder) as raised:
-        parse_event(body, TZ)
+        parse_event(body, TZ, START)
     assert raised.value.field == field
 
 
 def test_naive_times_are_read_in_the_shop_time_zone():
     body = event("1006", "paid", openid=ALICE)
     body["occurred_at"] = "2026-11-24T10:00:00"
-    assert parse_event(body, TZ).occurred_at == "2026-11-24T02:00:00.000+00:00"
+    assert parse_event(body, TZ, START).occurred_at == "2026-11-24T02:00:00.000+00:00"
 
 
 # The shop's order API, for orders the bot has never seen -----------------------------------

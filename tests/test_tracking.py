@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -94,6 +95,47 @@ def test_token_is_bound_to_its_order_and_customer(page, orders, order_app):
     # The order moves to another customer: Alice's old link stops working.
     orders.apply_payload(event("202611240001", "in_transit", hours=0, openid=BOB))
     assert page(token).status_code == 404
+
+
+def test_token_does_not_carry_the_openid(page, orders):
+    """Signed is not secret: whoever holds a link can decode its payload."""
+    token = token_of(orders)
+    # What anyone can read, without the secret: the payload before timestamp and signature.
+    readable = orders.links.serializer.load_payload(token.rsplit(".", 2)[0].encode())
+    assert readable["o"] == "202611240001"
+    assert ALICE not in json.dumps(readable) and ALICE not in token
+
+
+def test_items_are_joined_in_the_page_language(order_app, orders):
+    orders.apply_payload(event("202611240004", "paid", openid=ALICE,
+                               items=[{"name": "Grapes", "quantity": 2},
+                                      {"name": "Apples", "quantity": 1}]))
+    client = order_app.test_client()
+    en = client.get(f"/track/{token_of(orders, '202611240004', lang='en')}")
+    assert "Grapes × 2, Apples × 1" in en.get_data(as_text=True)
+    zh = client.get(f"/track/{token_of(orders, '202611240004')}")
+    assert "Grapes × 2、Apples × 1" in zh.get_data(as_text=True)
+
+
+def test_page_never_shows_a_passed_time_as_expected(order_app, orders):
+    orders.apply_payload(event("202611240005", "exception", hours=-1, openid=ALICE,
+                               carrier="SF", tracking_no="SF0000000000005", eta=at(-3),
+                               exception={"reason": "地址不详"}))
+    orders.apply_payload(event("202611240006", "in_transit", hours=-1, openid=ALICE,
+                               carrier="SF", tracking_no="SF0000000000006", eta=at(-3)))
+    client = order_app.test_client()
+    problem = client.get(f"/track/{token_of(orders, '202611240005')}").get_data(as_text=True)
+    assert "确认后通知您" in problem and "07:00" not in problem
+    late = client.get(f"/track/{token_of(orders, '202611240006')}").get_data(as_text=True)
+    assert "原预计送达" in late and "今天上午 07:00(已有延误)" in late
+
+
+def test_page_masks_a_latin_address_house_number(order_app, orders):
+    orders.apply_payload(event("202611240007", "paid", openid=ALICE,
+                               address="1428 Elm Street, Springwood, OH 43001"))
+    html = order_app.test_client().get(
+        f"/track/{token_of(orders, '202611240007')}").get_data(as_text=True)
+    assert "Springwood" in html and "1428" not in html and "43001" not in html
 
 
 def test_link_in_chat_opens_the_page(order_app, orders, order_chat):
