@@ -31,6 +31,7 @@ from urllib.parse import urlencode
 
 import redis
 import xmltodict
+import yaml
 from wechatpy.crypto import WeChatCrypto
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,13 +73,17 @@ def order_events(count: int, prefix: str = "9") -> list[Request]:
     return out[:count]
 
 
-def order_questions(count: int, orders: int, prefix: str = "9") -> list[Request]:
-    """Signed, AES-encrypted "订单 <number> 到哪了" messages from the orders' own customers."""
+def order_questions(count: int, orders: list[int],
+                    prefix: str = "9") -> tuple[list[Request], list[str]]:
+    """Signed, AES-encrypted "订单 <number> 怎么样了" messages about `orders` (numbers as in
+    order_events) from their own customers, and the order id each one asks about."""
     crypto = WeChatCrypto(TOKEN, AES_KEY, APPID)
     now = int(time.time())
     out: list[Request] = []
+    asked: list[str] = []
     for i in range(count):
-        n = random.randrange(orders)
+        n = random.choice(orders)
+        asked.append(f"{prefix}{n:09d}")
         xml = text_xml(f"oBench{prefix}{n:06d}", "gh_bench", f"订单 {prefix}{n:09d} 怎么样了",
                        10**13 + i * 10 + int(prefix), now)
         ts, nonce = str(now), str(random.randint(10**8, 10**9))
@@ -89,7 +94,7 @@ def order_questions(count: int, orders: int, prefix: str = "9") -> list[Request]
         body = (f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName>"
                 f"<Encrypt><![CDATA[{doc['Encrypt']}]]></Encrypt></xml>").encode()
         out.append(("POST", f"/wechat?{query}", body, {"Content-Type": "text/xml"}))
-    return out
+    return out, asked
 
 
 class Connection:
@@ -147,12 +152,18 @@ def raw_request(method: str, path: str, body: bytes, headers: dict[str, str]) ->
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-def _drive(args: tuple[int, list[bytes], int]) -> tuple[list[float], dict[str, int], bytes]:
-    """One load process: `threads` keep-alive connections working through `requests`."""
-    port, requests, threads = args
+Sent = tuple[list[float], dict[str, int], bytes, dict[int, bytes]]
+
+
+def _drive(args: tuple[int, list[tuple[int, bytes]], int, bool]) -> Sent:
+    """One load process: `threads` keep-alive connections working through `requests`
+    ((index, raw request) pairs). With `keep`, every 200 body is returned by its index, to be
+    checked after the timed run (checking inside it would slow the measured loop)."""
+    port, requests, threads, keep = args
     latencies: list[float] = []
     outcomes: dict[str, int] = {}
     sample = b""
+    bodies: dict[int, bytes] = {}
     lock = threading.Lock()
     feed = iter(requests)
 
@@ -161,7 +172,7 @@ def _drive(args: tuple[int, list[bytes], int]) -> tuple[list[float], dict[str, i
         conn = Connection(port)
         while True:
             with lock:
-                raw = next(feed, None)
+                index, raw = next(feed, (-1, None))
             if raw is None:
                 break
             started = time.perf_counter()
@@ -179,6 +190,8 @@ def _drive(args: tuple[int, list[bytes], int]) -> tuple[list[float], dict[str, i
                 outcomes[key] = outcomes.get(key, 0) + 1
                 if not sample and key == "200":
                     sample = data
+                if keep and status == 200:
+                    bodies[index] = data
         conn.close()
 
     pool = [threading.Thread(target=worker) for _ in range(threads)]
@@ -186,18 +199,20 @@ def _drive(args: tuple[int, list[bytes], int]) -> tuple[list[float], dict[str, i
         t.start()
     for t in pool:
         t.join()
-    return latencies, outcomes, sample
+    return latencies, outcomes, sample, bodies
 
 
-def run_load(port: int, requests: list[Request], processes: int,
-             threads: int) -> tuple[float, list[float], dict[str, int], bytes]:
-    """Send everything; returns (seconds, latencies, outcome counts, one sample body)."""
-    raws = [raw_request(*request) for request in requests]
+def run_load(port: int, requests: list[Request], processes: int, threads: int,
+             keep: bool = False) -> tuple[float, list[float], dict[str, int], bytes,
+                                          dict[int, bytes]]:
+    """Send everything; returns (seconds, latencies, outcome counts, one sample body, and
+    with `keep` every 200 body by the index of its request)."""
+    raws = list(enumerate(raw_request(*request) for request in requests))
     shares = [raws[i::processes] for i in range(processes)]
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(processes) as pool:
         started = time.perf_counter()
-        results = pool.map(_drive, [(port, share, threads) for share in shares])
+        results = pool.map(_drive, [(port, share, threads, keep) for share in shares])
         seconds = time.perf_counter() - started
     latencies = [lat for r in results for lat in r[0]]
     outcomes: dict[str, int] = {}
@@ -205,7 +220,8 @@ def run_load(port: int, requests: list[Request], processes: int,
         for key, value in r[1].items():
             outcomes[key] = outcomes.get(key, 0) + value
     sample = next((r[2] for r in results if r[2]), b"")
-    return seconds, latencies, outcomes, sample
+    bodies = {index: body for r in results for index, body in r[3].items()}
+    return seconds, latencies, outcomes, sample, bodies
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -251,7 +267,7 @@ def run_wrk(port: int, events: list[Request], seconds: int, connections: int) ->
 
 def webhook_phase(args: argparse.Namespace, port: int, proc: subprocess.Popen,
                   store: redis.Redis) -> int:
-    """Post events; returns how many orders have at least their first event."""
+    """Post events; returns how many orders they were for (a timed run reaches only some)."""
     use_wrk = args.generator == "wrk" or (args.generator == "auto" and shutil.which("wrk"))
     # Enough distinct events that none is replayed within the run (about 6,000/s at most).
     count = args.events or (args.seconds * 6_000 if use_wrk else 20_000)
@@ -265,7 +281,7 @@ def webhook_phase(args: argparse.Namespace, port: int, proc: subprocess.Popen,
         detail = f"errors {result['errors']}  non-2xx {result['non2xx']}"
         generator = f"wrk, {args.connections} connections"
     else:
-        seconds, lat, outcomes, _ = run_load(port, events, args.processes, args.threads)
+        seconds, lat, outcomes, _, _ = run_load(port, events, args.processes, args.threads)
         sent, p50, p99 = len(events), pct(lat, 0.5), pct(lat, 0.99)
         detail = f"outcomes {outcomes}"
         generator = f"python, {args.processes}x{args.threads} connections"
@@ -278,24 +294,57 @@ def webhook_phase(args: argparse.Namespace, port: int, proc: subprocess.Popen,
     print(f"         server CPU per event: gunicorn {web / applied * 1e6:.0f} us + Redis "
           f"{db / applied * 1e6:.0f} us, on {os.cpu_count()} cores shared with the load "
           f"generator; target >= 2,000 events/s")
-    return min(count // len(STEPS), applied)
+    return max(1, count // len(STEPS))
 
 
-def answers_phase(args: argparse.Namespace, port: int, orders: int) -> None:
-    answers = order_questions(args.answers, max(1, orders))
-    seconds, lat, outcomes, sample = run_load(port, answers, 1, 4)
-    crypto = WeChatCrypto(TOKEN, AES_KEY, APPID)
-    text = ""
-    if sample:
-        doc = xmltodict.parse(sample.decode())["xml"]
+def reply_text(crypto: WeChatCrypto, body: bytes) -> str:
+    """The text of an encrypted passive reply ("" when it is not one)."""
+    try:
+        doc = xmltodict.parse(body.decode())["xml"]
         plain = crypto.decrypt_message({"Encrypt": doc["Encrypt"]}, doc["MsgSignature"],
                                        doc["TimeStamp"], doc["Nonce"])
-        text = xmltodict.parse(plain)["xml"]["Content"]
+        return xmltodict.parse(plain)["xml"].get("Content") or ""
+    except Exception:    # noqa: BLE001 - any unreadable reply is a wrong answer, not a crash
+        return ""
+
+
+def answers_phase(args: argparse.Namespace, port: int, orders: int,
+                  store: redis.Redis) -> None:
+    # Only orders the webhook phase stored: wrk's threads do not move through the events at
+    # the same pace, so "the first N orders" is not the same as "the orders that arrived".
+    pipe = store.pipeline(transaction=False)
+    for n in range(orders):
+        pipe.exists(f"orders:order:9{n:09d}")
+    stored = [n for n, found in zip(range(orders), pipe.execute(), strict=True) if found]
+    answers, asked = order_questions(args.answers, stored or [0])
+    seconds, lat, outcomes, _, bodies = run_load(port, answers, 1, 4, keep=True)
+    # A 200 is not an answer: each reply must name the order and its current status.
+    crypto = WeChatCrypto(TOKEN, AES_KEY, APPID)
+    states = yaml.safe_load((ROOT / "replies/orders.zh-CN.yaml").read_text(encoding="utf-8"))
+    pipe = store.pipeline(transaction=False)
+    for order_id in set(asked):
+        pipe.hget(f"orders:order:{order_id}", "status")
+    status_of = dict(zip(set(asked), pipe.execute(), strict=True))
+    wrong: list[tuple[str, str]] = []
+    sample = ""
+    for index, order_id in enumerate(asked):
+        text = reply_text(crypto, bodies.get(index, b""))
+        status = status_of.get(order_id)
+        if order_id in text and status and states[f"order_state_{status}"] in text:
+            sample = sample or text
+        else:
+            wrong.append((order_id, text))
     print(f"answers  {len(answers)} order questions via /wechat at 4 connections: "
           f"{len(answers) / seconds:,.0f} req/s  p50 {pct(lat, 0.5):.2f} ms  "
           f"p99 {pct(lat, 0.99):.2f} ms  mean {statistics.fmean(lat) * 1000:.2f} ms  "
           f"outcomes {outcomes}")
-    print(f"         sample answer: {text.splitlines()[0] if text else '(none)'}")
+    print(f"         wrong answers: {len(wrong)} of {len(answers)} (not naming the order and "
+          f"its status)")
+    if wrong:
+        order_id, text = wrong[0]
+        first = text.splitlines()[0] if text else "(no reply text)"
+        print(f"         first wrong answer, about {order_id}: {first}")
+    print(f"         sample answer: {sample.splitlines()[0] if sample else '(none)'}")
 
 
 def main() -> int:
@@ -319,9 +368,9 @@ def main() -> int:
     try:
         # Warm-up on other orders: imports, connection pools, each worker's matcher (jieba).
         run_load(port, order_events(400, prefix="8"), 1, 8)
-        run_load(port, order_questions(200, 100, prefix="8"), 1, 8)
+        run_load(port, order_questions(200, list(range(100)), prefix="8")[0], 1, 8)
         orders = webhook_phase(args, port, proc, store)
-        answers_phase(args, port, orders)
+        answers_phase(args, port, orders, store)
     finally:
         proc.terminate()
         proc.wait(15)
