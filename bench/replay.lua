@@ -1,5 +1,5 @@
 -- wrk script: replays pre-signed WeChat requests (one "path<TAB>body" per line).
--- Each wrk thread starts at its own offset so no two threads send the same message.
+-- Each wrk thread starts at its own share of the file so no two threads send the same message.
 local threads = 0
 
 function setup(thread)
@@ -16,7 +16,8 @@ function init(args)
     requests[#requests + 1] = wrk.format("POST", string.sub(line, 1, tab - 1),
       {["Content-Type"] = "text/xml"}, string.sub(line, tab + 1))
   end
-  counter = offset * math.floor(#requests / 4)
+  -- args[2]: how many wrk threads share the file (-t)
+  counter = offset * math.floor(#requests / tonumber(args[2] or 4))
 end
 
 function request()

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 WECHAT_API_BASE_URL = "https://api.weixin.qq.com/cgi-bin/"
+# Resolved once: handlers read the data folders on every message.
+ROOT_DIR = Path(__file__).resolve().parent.parent
 
 
 class ConfigError(RuntimeError):
@@ -122,7 +124,7 @@ class Config:
 
     @property
     def root_dir(self) -> Path:
-        return Path(__file__).resolve().parent.parent
+        return ROOT_DIR
 
     @property
     def replies_path(self) -> Path:
