@@ -24,22 +24,10 @@ def create_app(config: Config | None = None, **dependencies: Any) -> Flask:
     app.extensions["bot"] = rt.services
     app.extensions["bot_envelope"] = Envelope(config)
 
-    from bot import callback, health
+    from bot import callback, health, order_hooks, tracking
 
-    app.register_blueprint(callback.bp)
-    app.register_blueprint(health.bp)
-    for module_name in ("bot.order_hooks", "bot.tracking", "bot.admin"):
-        _register_if_present(app, module_name)
+    # One blueprint per surface: WeChat's callback, the shop's order webhook, the customer's
+    # tracking page, and health for the load balancer.
+    for blueprint in (callback.bp, order_hooks.bp, tracking.bp, health.bp):
+        app.register_blueprint(blueprint)
     return app
-
-
-def _register_if_present(app: Flask, module_name: str) -> None:
-    import importlib
-
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        return
-    app.register_blueprint(module.bp)

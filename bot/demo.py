@@ -80,19 +80,13 @@ def demo_file(config: Config) -> Path:
 
 def seed_demo_data(config: Config) -> list[str]:
     """Built-in and demo FAQ intents, and demo orders for the chat user; idempotent."""
+    from bot.demo_orders import seed_demo_orders
     from bot.runtime import build_runtime
 
     rt = build_runtime(config)
-    done = []
-    if rt.services.intents is not None:
-        rt.services.intents.seed_defaults()
-        done.append("intents")
-    if rt.services.orders is not None:
-        from bot.demo_orders import seed_demo_orders
-
-        orders = seed_demo_orders(rt.services.orders, DEMO_OPENID)
-        done.append(f"{len(orders)} orders")
-    return done
+    rt.services.intents.seed_defaults()
+    orders = seed_demo_orders(rt.services.orders, DEMO_OPENID)
+    return ["intents", f"{len(orders)} orders"]
 
 
 def _wait_healthy(url: str, timeout: float = 30.0) -> None:

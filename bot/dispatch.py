@@ -14,6 +14,7 @@ from bot.context import MessageContext
 from bot.messages import MEDIA_KINDS, Incoming
 from bot.replies import Reply, normalise_lang
 from bot.services import Services
+from bot.text_router import route
 from bot.throttle import FloodGuard
 
 log = logging.getLogger(__name__)
@@ -110,12 +111,7 @@ class Dispatcher:
 
     def route_text(self, ctx: MessageContext) -> Reply | None:
         """Text (typed or recognised from voice): dialogue state, then matcher, then fallback."""
-        if self.services.intents is not None:
-            from bot.text_router import route
-
-            return route(ctx)
-        handler = self.services.handlers.get(FALLBACK)
-        return handler.handle(ctx) if handler else None
+        return route(ctx)
 
     def _event(self, ctx: MessageContext) -> Reply | None:
         msg, registry = ctx.msg, self.services.handlers

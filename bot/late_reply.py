@@ -22,6 +22,7 @@ from bot.reply_coordinator import (
     run_and_store,
 )
 from bot.services import Services
+from bot.wechat_api import WeChatRejected
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,6 @@ def deliver_late_reply(
     services: Services, dispatch: Dispatch, leases: Leases, payload: dict[str, Any]
 ) -> str:
     """Wait for (or produce) the reply to `payload` and send it once; returns what happened."""
-    from bot.wechat_api import WeChatRejected  # the API client module is optional in tests
-
     msg: Incoming = message_from_payload(payload)
     r = services.redis
     key = record_key(msg.dedup_key)

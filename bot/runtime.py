@@ -12,7 +12,9 @@ from bot.config import Config
 from bot.dialogue import DialogueStore
 from bot.dispatch import Dispatcher
 from bot.handlers import Handler
+from bot.intent_store import IntentStore
 from bot.jobs import Jobs, make_broker
+from bot.orders import build_order_service
 from bot.preferences import PreferenceStore
 from bot.replies import Replies
 from bot.reply_coordinator import ReplyCoordinator
@@ -20,6 +22,7 @@ from bot.services import Services
 from bot.storage import connect, redis_url_for
 from bot.unmatched import UnmatchedStore
 from bot.users import UserStore
+from bot.wechat_api import WeChatAPI
 
 log = logging.getLogger(__name__)
 
@@ -60,37 +63,13 @@ def build_runtime(
         users=UserStore(client),
         unmatched=UnmatchedStore(client),
         prefs=PreferenceStore(client),
+        intents=IntentStore(client, config.intents_path),
+        orders=build_order_service(config, client, clock),
     )
-    services.wechat = wechat if wechat is not None else _wechat_api(config, client)
-    _attach_optional(services)
+    services.wechat = wechat if wechat is not None else WeChatAPI(config, client)
     jobs = Jobs(make_broker(url))
     services.jobs = jobs
     dispatcher = Dispatcher(services)
     coordinator = ReplyCoordinator(client, dispatcher, config.reply_deadline, jobs.late_reply)
     jobs.bind(services, dispatcher, coordinator.leases)
     return Runtime(services, dispatcher, coordinator, jobs, url)
-
-
-def _wechat_api(config: Config, client: redis.Redis) -> object | None:
-    try:
-        from bot.wechat_api import WeChatAPI
-    except ImportError:
-        return None
-    return WeChatAPI(config, client)
-
-
-def _attach_optional(services: Services) -> None:
-    """Orders and intents attach here once their modules exist."""
-    try:
-        import bot.matcher  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        from bot.intent_store import IntentStore
-
-        services.intents = IntentStore(services.redis, services.config.intents_path)
-    try:
-        from bot.orders import build_order_service
-    except ImportError:
-        return
-    services.orders = build_order_service(services.config, services.redis, services.clock)
