@@ -1,5 +1,17 @@
-"""Read and validate intent files (YAML or JSON): a list of {id, question, examples, answer}
-with optional keywords and threshold. Errors name the line and nothing is half-imported."""
+"""Read and validate intent files (YAML or JSON). Errors name the line; nothing is half-imported.
+
+The format (also what `python -m bot intents export` writes) is a list of intents:
+
+    - id: faq_eye_drops             # required, unique
+      question: 人工泪液怎么用         # required: the merchant's summary, shown to customers
+      examples: [人工泪液一天滴几次]   # other ways customers ask
+      answer: 每次1-2滴,一天不超过6次  # required for FAQs (built-ins have handlers instead)
+      keywords: [人工泪液]             # optional: words that, all present, favour this intent
+      threshold: 60                   # optional: how sure (0-100) the matcher must be
+      terms: [人工泪液, 玻尿酸]        # optional: the shop's own words (products, brands) to
+                                      # cut whole; they apply to every intent, in every worker
+      questions: {en: How to use the eye drops}   # optional: the question in other languages
+"""
 
 from __future__ import annotations
 
@@ -10,14 +22,23 @@ from typing import Any
 import yaml
 
 REQUIRED = ("id", "question")
-OPTIONAL = ("examples", "answer", "keywords", "threshold")
+OPTIONAL = ("examples", "answer", "keywords", "threshold", "terms", "questions")
 
 
 class IntentFileError(ValueError):
     """An intent file that cannot be imported; the message names the line."""
 
 
-def load_intent_file(path: Path, require_answer: bool = True) -> list[dict[str, Any]]:
+class IntentDocs(list):
+    """Validated intents in file order, with where each one is (`where[id]` = "file, line 3")
+    so later checks (an id a built-in already uses) can name the line too."""
+
+    def __init__(self, docs: list[dict[str, Any]], where: dict[str, str]) -> None:
+        super().__init__(docs)
+        self.where = where
+
+
+def load_intent_file(path: Path, require_answer: bool = True) -> IntentDocs:
     """Parse and validate a file; returns clean intent dicts in file order."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -26,11 +47,15 @@ def load_intent_file(path: Path, require_answer: bool = True) -> list[dict[str, 
     return parse_intents(text, str(path), require_answer)
 
 
-def parse_intents(text: str, source: str = "<input>", require_answer: bool = True) -> list[dict]:
+def parse_intents(
+    text: str, source: str = "<input>", require_answer: bool = True
+) -> IntentDocs:
+    """Parse and validate intents from text; `source` names the file in errors."""
     items, lines = _load(text, source)
     if not isinstance(items, list):
         raise IntentFileError(f"{source}: expected a list of intents at the top level")
     seen: dict[str, int] = {}
+    where_of: dict[str, str] = {}
     clean = []
     for index, item in enumerate(items):
         line = lines[index] if index < len(lines) else 0
@@ -42,7 +67,8 @@ def parse_intents(text: str, source: str = "<input>", require_answer: bool = Tru
                 f"{where}: duplicate id {intent_id!r} (first at line {seen[intent_id]})"
             )
         seen[intent_id] = line
-    return clean
+        where_of[intent_id] = where
+    return IntentDocs(clean, where_of)
 
 
 def dump_intents(intents: list[dict[str, Any]], fmt: str = "yaml") -> str:
@@ -112,7 +138,7 @@ def _validate(item: Any, where: str, require_answer: bool) -> dict[str, Any]:
         "id": str(item["id"]).strip(),
         "question": str(item["question"]).strip(),
     }
-    for name in ("examples", "keywords"):
+    for name in ("examples", "keywords", "terms"):
         value = item.get(name, [])
         if value is None:
             value = []
@@ -129,4 +155,14 @@ def _validate(item: Any, where: str, require_answer: bool) -> dict[str, Any]:
                 or not 0 <= threshold <= 100:
             raise IntentFileError(f"{where}: 'threshold' must be a number from 0 to 100")
         clean["threshold"] = float(threshold)
+    questions = item.get("questions")
+    if questions is not None:
+        if not isinstance(questions, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v.strip()
+            for k, v in questions.items()
+        ):
+            raise IntentFileError(
+                f"{where}: 'questions' must map a language code to a question, e.g. {{en: ...}}")
+        if questions:
+            clean["questions"] = {k.strip(): v.strip() for k, v in questions.items()}
     return clean

@@ -1,9 +1,10 @@
 """Intents live in Redis so merchants' edits reach every worker within a second, no restart.
 
-Built-in intents come from `intents/builtin.yaml` (reloaded whenever the file changes);
-merchant FAQ intents are imported or edited at run time. A version counter changes on every
-edit; each process checks it at most every RELOAD_CHECK seconds and rebuilds its matcher only
-when it moved.
+Built-in intents come from `intents/builtin.yaml`: every process looks at the file's mtime at
+most every BUILTIN_CHECK seconds and, when it changed, loads it into Redis if its content did.
+Merchant FAQ intents (and their `terms`, the shop's own words for jieba) are imported or edited
+at run time. A version counter changes on every edit; each process checks it at most every
+RELOAD_CHECK seconds and rebuilds its matcher only when it moved.
 """
 
 from __future__ import annotations
@@ -18,18 +19,29 @@ from typing import Any
 
 import redis
 
-from bot.intent_io import load_intent_file
+from bot.intent_io import IntentFileError, load_intent_file
 
 log = logging.getLogger(__name__)
 
 DATA = "intents:data"
 VERSION = "intents:version"
-TERMS = "intents:terms"
 SEEDED = "intents:seeded"
 BUILTIN_HASH = "intents:builtin-sha256"
 RELOAD_CHECK = 0.5
-# A rebuild slower than this runs in a background thread next time.
+BUILTIN_CHECK = 1.0
+# An index build slower than this runs in a background thread next time. Only the build is
+# timed: loading jieba (most of a second, once per process) would otherwise send every later
+# rebuild to the background and make the first message after an edit get the old answers.
 BACKGROUND_BUILD = 0.25
+
+
+class IntentClash(ValueError):
+    """Ids that a built-in intent uses given for an FAQ, or the other way round."""
+
+    def __init__(self, ids: list[str], used_by: str) -> None:
+        super().__init__(f"id(s) already used by a {used_by} intent: {', '.join(ids)}")
+        self.ids = ids
+        self.used_by = used_by
 
 
 class IntentStore:
@@ -44,6 +56,8 @@ class IntentStore:
         self._checked_at = 0.0
         self._build_seconds = 0.0
         self._rebuilding = False
+        self._builtin_stat: tuple[int, int] | None = None
+        self._builtin_checked_at = 0.0
 
     # Reading.
     def all(self) -> list[dict[str, Any]]:
@@ -89,8 +103,7 @@ class IntentStore:
             if existing.get(d["id"], {}).get("builtin", builtin) != builtin
         ]
         if clash:
-            kind = "built-in" if not builtin else "FAQ"
-            raise ValueError(f"id(s) already used by a {kind} intent: {', '.join(clash)}")
+            raise IntentClash(clash, "built-in" if not builtin else "FAQ")
         given = {d["id"] for d in docs}
         removed = [
             i for i, d in existing.items()
@@ -106,15 +119,6 @@ class IntentStore:
         added = len(given - set(existing))
         return {"added": added, "updated": len(given) - added, "removed": len(removed)}
 
-    def add_terms(self, *terms: str) -> None:
-        """The merchant's own words for the segmenter (product names, brands)."""
-        terms = tuple(t.strip() for t in terms if t.strip())
-        if terms:
-            pipe = self.redis.pipeline()
-            pipe.sadd(TERMS, *terms)
-            pipe.incr(VERSION)
-            pipe.execute()
-
     def add_example(self, intent_id: str, example: str) -> dict[str, Any]:
         """Teach an intent a new phrasing (support staff turning an unmatched query into one)."""
         doc = self.get(intent_id)
@@ -128,9 +132,17 @@ class IntentStore:
         self.upsert(doc, builtin=builtin)
         return doc
 
+    @property
+    def builtin_path(self) -> Path:
+        return self.intents_dir / "builtin.yaml"
+
+    def builtin_ids(self) -> set[str]:
+        """The ids `intents/builtin.yaml` defines (read from the file, Redis untouched)."""
+        return {d["id"] for d in load_intent_file(self.builtin_path, require_answer=False)}
+
     def ensure_builtins(self) -> bool:
         """Load `intents/builtin.yaml` into Redis when the file changed; True if it did."""
-        path = self.intents_dir / "builtin.yaml"
+        path = self.builtin_path
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if self.redis.get(BUILTIN_HASH) == digest:
             return False
@@ -154,35 +166,75 @@ class IntentStore:
 
     # Matching.
     def matcher(self) -> Any:
-        """This process's matcher, following other processes' edits.
+        """This process's matcher, following other processes' edits and builtin.yaml.
 
         The first build happens here. Later ones too, unless the last build was slow (a shop
         with thousands of FAQs): then the old matcher keeps answering while a thread rebuilds.
+        Threads arriving while another one checks or rebuilds wait for it (a fast build takes
+        a few tens of milliseconds) rather than answer from the matcher being replaced.
         """
-        now = time.monotonic()
-        if self._matcher is not None and now - self._checked_at < RELOAD_CHECK:
+        if self._matcher is not None and time.monotonic() - self._checked_at < RELOAD_CHECK:
             return self._matcher
         with self._lock:
-            if self._matcher is not None and now - self._checked_at < RELOAD_CHECK:
-                return self._matcher
-            self._checked_at = now
+            if self._matcher is not None and time.monotonic() - self._checked_at < RELOAD_CHECK:
+                return self._matcher   # checked by the thread this one waited for
             if self._matcher is None:
+                from bot.normalise import warm_up
+
+                warm_up()   # once per process, and not part of the timed build
+                self._builtin_stat = self._stat_builtins()
+                self._builtin_checked_at = time.monotonic()
                 self.ensure_builtins()
                 self._rebuild()
-            elif self.version() != self._version and not self._rebuilding:
-                if self._build_seconds < BACKGROUND_BUILD:
-                    self._rebuild()
-                else:
-                    self._rebuilding = True
-                    threading.Thread(target=self._rebuild_in_background, daemon=True,
-                                     name="matcher-rebuild").start()
+            else:
+                try:
+                    self._follow_edits()
+                except redis.RedisError:
+                    # Keep answering with what we have; the next check tries again.
+                    log.exception("cannot check for intent edits")
+            self._checked_at = time.monotonic()
             return self._matcher
+
+    def _follow_edits(self) -> None:
+        if time.monotonic() - self._builtin_checked_at >= BUILTIN_CHECK:
+            self._builtin_checked_at = time.monotonic()
+            self._follow_builtin_file()
+        if self.version() != self._version and not self._rebuilding:
+            if self._build_seconds < BACKGROUND_BUILD:
+                self._rebuild()
+            else:
+                self._rebuilding = True
+                threading.Thread(target=self._rebuild_in_background, daemon=True,
+                                 name="matcher-rebuild").start()
+
+    def _stat_builtins(self) -> tuple[int, int] | None:
+        try:
+            stat = self.builtin_path.stat()
+        except OSError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
+    def _follow_builtin_file(self) -> None:
+        # One stat a second; the file is read and hashed only when its mtime or size moved,
+        # and loaded (bumping the version every process follows) only when its content did.
+        stat = self._stat_builtins()
+        if stat is None or stat == self._builtin_stat:
+            return
+        self._builtin_stat = stat
+        try:
+            if self.ensure_builtins():
+                log.info("builtin intents reloaded from %s", self.builtin_path)
+        except (IntentFileError, ValueError):
+            # A half-saved or broken edit: keep answering with the intents we have; the next
+            # save changes the mtime again and is tried then.
+            log.exception("builtin.yaml changed but cannot be loaded; keeping the old intents")
 
     def _rebuild(self) -> None:
         # Read the version first: an edit landing during the build triggers another one.
         version = self.version()
+        specs = self._specs()
         started = time.monotonic()
-        matcher = self._build()
+        matcher = self._build(specs)
         self._build_seconds = time.monotonic() - started
         self._matcher, self._version = matcher, version
 
@@ -194,12 +246,17 @@ class IntentStore:
         finally:
             self._rebuilding = False
 
-    def _build(self) -> Any:
-        from bot.matcher import IntentSpec, Matcher
+    def _specs(self) -> list[Any]:
+        from bot.matcher import IntentSpec
 
-        specs = [
+        return [
             IntentSpec.from_dict({k: v for k, v in d.items() if k != "builtin"},
                                  builtin=bool(d.get("builtin")))
             for d in self.all()
         ]
-        return Matcher(specs, extra_words=sorted(self.redis.smembers(TERMS)))
+
+    def _build(self, specs: list[Any]) -> Any:
+        from bot.matcher import Matcher
+
+        # The intents' `terms` reach jieba here, in every process that rebuilds.
+        return Matcher(specs)

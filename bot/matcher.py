@@ -43,7 +43,6 @@ from rapidfuzz.fuzz import ratio
 
 from bot.entities import ORDER, PHONE, TRACKING, Entities, extract_entities, scan
 from bot.normalise import (
-    add_words,
     canonical,
     ensure_domain_dictionary,
     gram_weight,
@@ -53,6 +52,7 @@ from bot.normalise import (
     normalise,
     subwords,
     tokenise,
+    use_merchant_words,
     word_weight,
 )
 
@@ -102,6 +102,11 @@ class IntentSpec:
     keywords: tuple[str, ...] = ()
     threshold: float | None = None   # per-intent override of the match threshold (0-100)
     builtin: bool = False
+    # The merchant's own words this intent needs cut whole (product names, brands):
+    # "人工泪液" must not fall apart into "人工" (a hand-off word) and "泪液".
+    terms: tuple[str, ...] = ()
+    # The question in other languages, as (language, text) pairs: ("en", "Track my parcel").
+    questions: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_dict(cls, d: dict, builtin: bool = False) -> IntentSpec:
@@ -110,6 +115,7 @@ class IntentSpec:
             raise ValueError("an intent needs an id and a question")
         threshold = d.get("threshold")
         answer = d.get("answer")
+        questions = d.get("questions") or {}
         return cls(
             id=str(d["id"]).strip(),
             question=str(d["question"]).strip(),
@@ -118,20 +124,49 @@ class IntentSpec:
             keywords=_strings(d.get("keywords")),
             threshold=float(threshold) if threshold is not None else None,
             builtin=builtin,
+            terms=_strings(d.get("terms")),
+            questions=tuple(sorted(
+                (str(lang), str(text).strip()) for lang, text in questions.items()
+                if str(text).strip()
+            )),
         )
 
     def to_dict(self) -> dict:
         """The import/export format: id and question, then only the optional fields in use."""
         out: dict[str, Any] = {"id": self.id, "question": self.question}
+        if self.questions:
+            out["questions"] = dict(self.questions)
         if self.examples:
             out["examples"] = list(self.examples)
         if self.answer:
             out["answer"] = self.answer
         if self.keywords:
             out["keywords"] = list(self.keywords)
+        if self.terms:
+            out["terms"] = list(self.terms)
         if self.threshold is not None:
             out["threshold"] = self.threshold
         return out
+
+    def question_for(self, lang: str) -> str:
+        """The question to show a user of `lang` (in a clarification).
+
+        The question in that language if the intent has one; else, for a user who does not
+        read Chinese, an example written in their script (a merchant's English phrasing reads
+        better than a Chinese question); else the question itself.
+        """
+        own = dict(self.questions)
+        if lang in own:
+            return own[lang]
+        base = lang.split("-")[0]
+        for code, text in self.questions:
+            if code.split("-")[0] == base:
+                return text
+        if base != "zh":
+            for example in self.examples:
+                if example.isascii() and any(c.isalpha() for c in example):
+                    return example
+        return self.question
 
 
 @dataclass(frozen=True)
@@ -143,6 +178,7 @@ class MatchResult:
     score: float                  # best score 0-100
     candidates: tuple[tuple[str, float], ...]   # best first, at most 3, rounded to 1 decimal
     entities: Entities
+    options: tuple[str, ...] = ()   # when ambiguous: the two intents to offer, best first
 
 
 @dataclass(frozen=True)
@@ -237,12 +273,13 @@ class Matcher:
         threshold: float = DEFAULT_THRESHOLD,
         ambiguity_margin: float = DEFAULT_MARGIN,
     ) -> None:
-        """Build the index; `extra_words` are the merchant's own terms, added to jieba."""
+        """Build the index; `extra_words` and the intents' `terms` are the merchant's own
+        words, given to jieba (in place of the words an earlier build gave it)."""
         ensure_domain_dictionary()
         specs = list(intents)
         # Keywords are matched as sets of words, so they are not added as jieba words: that
         # would glue "订单状态" into one token and hide its parts from the synonyms.
-        add_words(extra_words)
+        use_merchant_words([*extra_words, *(t for spec in specs for t in spec.terms)])
         self.threshold = threshold
         self.ambiguity_margin = ambiguity_margin
         self._specs = {spec.id: spec for spec in specs}
@@ -337,15 +374,17 @@ class Matcher:
         analysis = analyse(normalised, spans)
         scored = self._score(analysis) if analysis.has_content else []
         candidates = tuple((self._ids[i], round(s, 1)) for s, i in scored[:3])
-        outcome, intent, best = "unmatched", None, 0.0
-        if scored:
-            best, top = scored[0]
-            if best >= self._thresholds[top]:
-                outcome, intent = "matched", self._ids[top]
-                if len(scored) > 1:
-                    second, other = scored[1]
-                    if second >= self._thresholds[other] and best - second < self.ambiguity_margin:
-                        outcome, intent = "ambiguous", None
+        outcome, intent, options = "unmatched", None, ()
+        best = scored[0][0] if scored else 0.0
+        chosen = self._choose(scored)
+        if chosen is not None:
+            best, top = chosen
+            outcome, intent = "matched", self._ids[top]
+            rival = self._rival(scored, chosen)
+            if rival is not None:
+                pair = sorted((chosen, rival), reverse=True)
+                outcome, intent = "ambiguous", None
+                options = tuple(self._ids[i] for _, i in pair)
         return MatchResult(
             text=text,
             normalised=normalised,
@@ -354,7 +393,29 @@ class Matcher:
             score=round(best, 1),
             candidates=candidates,
             entities=entities,
+            options=options,
         )
+
+    def _choose(self, scored: list[tuple[float, int]]) -> tuple[float, int] | None:
+        # The best candidate over its own threshold, not only the first one: a merchant's
+        # strict threshold on one intent must not silence another that is sure enough.
+        for candidate in scored:
+            if candidate[0] >= self._thresholds[candidate[1]]:
+                return candidate
+        return None
+
+    def _rival(
+        self, scored: list[tuple[float, int]], chosen: tuple[float, int]
+    ) -> tuple[float, int] | None:
+        """The closest other candidate within the ambiguity margin that could have been the
+        answer: one over its own threshold, or one that scored at least as high."""
+        best = chosen[0]
+        rivals = [
+            (abs(best - score), (score, i)) for score, i in scored
+            if i != chosen[1] and abs(best - score) < self.ambiguity_margin
+            and (score >= self._thresholds[i] or score >= best)
+        ]
+        return min(rivals)[1] if rivals else None
 
     def _score(self, analysis: _Analysis) -> list[tuple[float, int]]:
         """(score, intent index) of the shortlisted intents, best first."""

@@ -175,6 +175,7 @@ _domain_words: set[str] = set()
 
 _dictionary_lock = threading.Lock()
 _added_words: set[str] = set()
+_merchant_words: set[str] = set()   # added by use_merchant_words, removable
 _dictionary_ready = False
 
 
@@ -213,6 +214,14 @@ def ensure_domain_dictionary() -> None:
         _dictionary_ready = True
 
 
+def warm_up() -> None:
+    """Load what the first match would otherwise load: jieba's dictionary and zhconv's tables
+    (most of a second). Callers timing an index build call this first, so they time the build
+    and not the one-off loading."""
+    ensure_domain_dictionary()
+    normalise("訂單")
+
+
 def _trimmed_dictionary(min_count: int) -> Path:
     """jieba's dictionary without words seen fewer than `min_count` times, written once per
     machine (atomically: several workers may start together)."""
@@ -229,19 +238,42 @@ def _trimmed_dictionary(min_count: int) -> Path:
     return target
 
 
-def add_words(words: Iterable[str]) -> None:
-    """Teach jieba the merchant's own terms (product names, brands); each is added once."""
+def use_merchant_words(words: Iterable[str]) -> None:
+    """Make the merchant's own terms (product names, brands) exactly `words`: new ones are cut
+    whole from now on, ones no longer in use go back to how jieba cut them before."""
     ensure_domain_dictionary()
+    global _merchant_words
+    wanted = {w for w in (normalise(word).replace(" ", "") for word in words) if len(w) > 1}
     with _dictionary_lock:
-        for word in words:
-            word = normalise(word).replace(" ", "")
-            if len(word) > 1 and word not in _added_words:
-                _domain_words.add(word)
-                _add_word(word)
-                # A new word changes how it and the bigrams inside it are weighed.
-                _weights.pop(word, None)
-                for i in range(len(word) - 1):
-                    _gram_weights.pop(word[i:i + 2], None)
+        for word in sorted(wanted - _merchant_words):
+            if word in _added_words:
+                continue  # already a domain word or synonym: nothing to add, nothing to undo
+            _add_word(word)
+            _domain_words.add(word)
+            _merchant_words.add(word)
+            _forget_weights(word)
+        for word in sorted(_merchant_words - wanted):
+            original = _original_counts.pop(word, None)
+            if original:
+                jieba.add_word(word, original)   # a word jieba knew: its own count again
+            else:
+                jieba.del_word(word)
+            _added_words.discard(word)
+            _domain_words.discard(word)
+            _merchant_words.discard(word)
+            _forget_weights(word)
+
+
+def merchant_words() -> frozenset[str]:
+    """The merchant's terms jieba currently cuts whole (normalised)."""
+    return frozenset(_merchant_words)
+
+
+def _forget_weights(word: str) -> None:
+    # A word added or removed changes how it and the bigrams inside it are weighed.
+    _weights.pop(word, None)
+    for i in range(len(word) - 1):
+        _gram_weights.pop(word[i:i + 2], None)
 
 
 def _add_word(word: str, freq: int | None = None, tag: str | None = None) -> None:
@@ -262,8 +294,9 @@ def tokenise(text: str) -> list[str]:
 
 def subwords(token: str) -> list[str]:
     """The dictionary words inside a long token ("礼品包装" → 礼品, 包装), as jieba's search
-    mode finds them, so a compound in one text still meets its parts in another."""
-    if len(token) < 3 or token in SYNONYMS:
+    mode finds them, so a compound in one text still meets its parts in another. A merchant's
+    term is a name, not a compound: "人工泪液" says nothing about "人工" (a human agent)."""
+    if len(token) < 3 or token in SYNONYMS or token in _merchant_words:
         return []
     freq = jieba.dt.FREQ
     found = [token[i:i + 2] for i in range(len(token) - 1) if freq.get(token[i:i + 2])]

@@ -4,7 +4,8 @@ Order, first hit wins:
 1. a whole-message command: cancel ("算了") or a language switch ("English");
 2. the answer to a clarification we asked ("您是想问:1… 2…" → "2");
 3. the answer to a handler's pending question ("请发订单号" → "123456"), unless the user
-   clearly moved on to another intent;
+   moved on: the message has nothing that could answer it and matches another intent
+   ("请发订单号" → "快递怎么还不到啊" is the logistics question, not a bad order number);
 4. a matched intent → its handler (merchant FAQs → the FAQ handler);
 5. ambiguous → ask which one was meant;
 6. unmatched but carrying an order or tracking number → the order or logistics handler;
@@ -14,6 +15,7 @@ Order, first hit wins:
 from __future__ import annotations
 
 import logging
+import re
 
 from bot.context import MessageContext
 from bot.dialogue_words import load_words
@@ -27,8 +29,10 @@ FAQ = "faq"
 FALLBACK = "fallback"
 ORDER = "order_status"
 LOGISTICS = "logistics"
-# A pending question gives way to another intent only when the match is this confident.
-SWITCH_SCORE = 80.0
+# Every question a handler leaves pending asks for a number: an order or waybill number, a
+# phone number, its last four digits, or a choice from a list. A message with none of these
+# cannot be the answer.
+_ANSWER_DIGITS = re.compile(r"\d{4,}")
 
 
 def route(ctx: MessageContext) -> Reply | None:
@@ -61,22 +65,18 @@ def route(ctx: MessageContext) -> Reply | None:
 
     if state.pending:
         handler = services.handlers.get(state.pending)
-        moved_on = (
-            match.outcome == "matched"
-            and match.score >= SWITCH_SCORE
-            and _handler_name(ctx, match.intent) != state.pending
-            and match.entities.choice is None
-        )
-        if handler is not None and not moved_on:
+        if handler is not None and not _moved_on(ctx, state.pending):
             return handler.handle(ctx)
         state.resolve()
 
     if match.outcome == "matched":
         return _run_intent(ctx, match.intent)
     if match.outcome == "ambiguous":
-        options = [intent for intent, _ in match.candidates[:2]]
+        options = list(match.options)
         state.expect(CLARIFY, clarify_options=options)
-        questions = [matcher.intents[i].question for i in options]
+        # Built-ins carry their question in each reply language; an FAQ falls back to an
+        # example in the user's script, then to the merchant's own question.
+        questions = [matcher.intents[i].question_for(ctx.lang) for i in options]
         return ctx.reply("clarify", first=questions[0], second=questions[1])
 
     entities = match.entities
@@ -89,6 +89,22 @@ def route(ctx: MessageContext) -> Reply | None:
         ctx.text, match.normalised, ctx.openid, services.clock.now(), match.candidates
     )
     return _run_handler(ctx, FALLBACK)
+
+
+def _moved_on(ctx: MessageContext, pending: str) -> bool:
+    """The message changes the subject instead of answering the pending question: it carries
+    nothing that could be the answer, and the matcher placed it (over the intent's own
+    threshold, however far over) with an intent another handler answers."""
+    match = ctx.match
+    entities = match.entities
+    if (entities.order_numbers or entities.tracking_numbers or entities.phones
+            or entities.choice is not None or _ANSWER_DIGITS.search(match.normalised)):
+        return False
+    if match.outcome == "matched":
+        return _handler_name(ctx, match.intent) != pending
+    if match.outcome == "ambiguous":
+        return all(_handler_name(ctx, intent) != pending for intent in match.options)
+    return False
 
 
 def _handler_name(ctx: MessageContext, intent_id: str | None) -> str | None:

@@ -68,21 +68,68 @@ def test_push_settings_by_chat(chat, seeded_app):
     assert prefs.get(USER).notify is True and "开启" in reply
 
 
-def test_unmatched_is_kept_with_candidates_and_grouped(chat, seeded_app):
-    fallback = chat.text(USER, "你们老板叫什么名字")
-    assert "转人工" in fallback
-    chat.text("oOther", "你们老板叫什么名字啊")
-    groups = seeded_app.extensions["bot"].unmatched.groups()
-    assert groups[0]["count"] == 2
-    assert {s["openid"] for s in groups[0]["samples"]} == {USER, "oOther"}
+def test_logistics_pushes_back_on_by_chat(chat, seeded_app):
+    prefs = seeded_app.extensions["bot"].prefs
+    chat.text(USER, "关闭物流推送")
+    assert prefs.get(USER).logistics is False
+    reply = chat.text(USER, "物流推送还是打开吧")
+    assert "已开启物流推送" in reply
+    assert prefs.get(USER).logistics is True and prefs.get(USER).notify is True
 
 
-def test_cancel_drops_a_pending_question(chat, seeded_app, r):
+def test_unmatched_is_kept_with_candidates_and_grouped(chat, seeded_app, clock):
     services = seeded_app.extensions["bot"]
-    state = services.dialogue.load(USER)
-    state.expect("order_status")
-    state.save()
-    assert "已取消" in chat.text(USER, "算了")
+    fallback = chat.text(USER, "会员日是哪天")
+    assert "转人工" in fallback
+    chat.text("oOther", "会员日是哪天啊")
+    groups = services.unmatched.groups()
+    assert len(groups) == 1 and groups[0]["count"] == 2
+    assert {s["openid"] for s in groups[0]["samples"]} == {USER, "oOther"}
+    # What the matcher weighed, kept for staff: [[id, score], ...], best first, all too low.
+    expected = [[intent, score] for intent, score in
+                services.intents.matcher().match("会员日是哪天").candidates]
+    first = next(s for s in groups[0]["samples"] if s["openid"] == USER)
+    assert first["candidates"] == expected and expected
+    assert first["text"] == "会员日是哪天" and first["at"] == int(clock.now())
+    for intent, score in first["candidates"]:
+        assert intent in services.intents.matcher().intents
+        assert isinstance(score, float) and 0 < score < 50
+
+
+@pytest.mark.parametrize("cancel", ["算了", "取消"])
+def test_cancel_drops_the_question_for_an_order_number(chat, seeded_app, cancel):
+    services = seeded_app.extensions["bot"]
+    assert "请发订单号" in chat.text(USER, "查订单")
+    assert services.dialogue.load(USER).pending == "order_status"
+    assert "已取消" in chat.text(USER, cancel)
+    assert services.dialogue.load(USER).pending is None
+    # Nothing is pending any more: a second cancel has nothing to cancel.
+    assert "已取消" not in chat.text(USER, cancel)
+
+
+def test_moving_on_from_the_order_number_question(chat, seeded_app):
+    """A clear question about something else is that question, however the matcher scores
+    it, as long as it carries nothing that could be the order number."""
+    services = seeded_app.extensions["bot"]
+    for question, intent in [("我的快递怎么还没到啊", "logistics"), ("运费怎么算", None)]:
+        assert "请发订单号" in chat.text(USER, "查订单")
+        matched = services.intents.matcher().match(question)
+        assert matched.outcome == "matched" and matched.intent != "order_status"
+        answer = chat.text(USER, question)
+        assert "没有看到订单号" not in answer
+        if intent == "logistics":
+            assert "快递单号" in answer     # the logistics question, asked afresh
+            assert services.dialogue.load(USER).pending == "logistics"
+        else:
+            assert "满99元包邮" in answer
+            assert services.dialogue.load(USER).pending is None
+
+
+def test_a_number_still_answers_the_question(chat, seeded_app):
+    services = seeded_app.extensions["bot"]
+    chat.text(USER, "查订单")
+    answer = chat.text(USER, "物流单号是 20261123008812")
+    assert "请发订单号" not in answer and "没有看到订单号" not in answer
     assert services.dialogue.load(USER).pending is None
 
 
@@ -120,6 +167,47 @@ def test_pending_question_expires_with_the_dialogue_ttl(make_app, r):
     assert 0 < r.ttl(f"dlg:{USER}") <= 60
     r.delete(f"dlg:{USER}")  # what the TTL does after 60 s of silence
     assert app.extensions["bot"].dialogue.load(USER).pending is None
+
+
+@pytest.fixture
+def two_gift_card_faqs(seeded_app):
+    seeded_app.extensions["bot"].intents.import_docs([
+        {"id": "faq_a", "question": "礼品卡怎么用", "answer": "答案A",
+         "examples": ["how do i use a gift card"]},
+        {"id": "faq_b", "question": "礼品卡怎么买", "answer": "答案B"},
+    ])
+    time.sleep(0.6)
+
+
+def test_the_second_option_answers_a_clarification(chat, two_gift_card_faqs):
+    ask = chat.text(USER, "礼品卡")
+    second = "答案B" if ask.index("礼品卡怎么用") < ask.index("礼品卡怎么买") else "答案A"
+    assert chat.text(USER, "2") == second
+
+
+def test_cancel_drops_a_clarification(chat, seeded_app, two_gift_card_faqs):
+    assert "1." in chat.text(USER, "礼品卡")
+    assert "已取消" in chat.text(USER, "取消")
+    assert seeded_app.extensions["bot"].dialogue.load(USER).pending is None
+    assert chat.text(USER, "1") not in ("答案A", "答案B")
+
+
+def test_an_english_clarification_shows_english_questions(chat, seeded_app):
+    services = seeded_app.extensions["bot"]
+    # A merchant's FAQ written just like the built-in logistics intent: too close to pick.
+    logistics = services.intents.get("logistics")
+    services.intents.import_docs([{
+        "id": "faq_track", "question": logistics["question"], "answer": "物流请看订单详情",
+        "examples": logistics["examples"], "keywords": logistics["keywords"]}])
+    time.sleep(0.6)
+    assert services.intents.matcher().match("物流到哪了").outcome == "ambiguous"
+    chat.text(USER, "English")
+    ask = chat.text(USER, "物流到哪了")
+    assert ask.startswith("Did you mean")
+    # The built-in's English question; the FAQ has none, so its first English example.
+    first_english = next(e for e in logistics["examples"] if e.isascii())
+    assert "Track my parcel" in ask and first_english in ask
+    assert not any("\u4e00" <= c <= "\u9fff" for c in ask)
 
 
 def test_ambiguous_query_asks_and_number_answers(chat, seeded_app):

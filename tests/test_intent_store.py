@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from bot.intent_store import IntentStore
+from bot.normalise import tokenise
+
+ROOT = Path(__file__).resolve().parent.parent
 
 INTENTS = Path(__file__).resolve().parent.parent / "intents"
 
@@ -56,9 +62,9 @@ def test_slow_rebuild_runs_in_background_while_the_old_matcher_answers(r, intent
     store._build_seconds = 5.0  # as if the last build were a 10k-FAQ shop's
     built = store._build
 
-    def slow_build():
+    def slow_build(specs):
         time.sleep(0.5)
-        return built()
+        return built(specs)
 
     monkeypatch.setattr(store, "_build", slow_build)
     store.upsert({"id": "faq_huabei", "question": "支持花呗吗", "answer": "支持"})
@@ -69,3 +75,99 @@ def test_slow_rebuild_runs_in_background_while_the_old_matcher_answers(r, intent
     while store.matcher() is old and time.monotonic() < deadline:
         time.sleep(0.05)
     assert store.matcher().match("支持花呗吗").intent == "faq_huabei"
+
+
+def wait_until(check, seconds: float) -> float | None:
+    """Seconds until `check()` held, or None if it did not within `seconds`."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if check():
+            return time.monotonic() - started
+        time.sleep(0.05)
+    return None
+
+
+FRESH_PROCESS = """
+import sys, time
+from pathlib import Path
+import redis
+from bot.intent_store import IntentStore, RELOAD_CHECK
+client = redis.Redis.from_url(sys.argv[1], decode_responses=True)
+store = IntentStore(client, Path(sys.argv[2]))
+store.matcher()                       # this process's first build: jieba loads here
+IntentStore(client, Path(sys.argv[2])).upsert(
+    {"id": "faq_huabei", "question": "支持花呗吗", "answer": "支持"})
+time.sleep(RELOAD_CHECK)
+print(store.matcher().match("你们支持花呗吗").intent, round(store._build_seconds, 3))
+"""
+
+
+def test_first_edit_after_a_fresh_start_is_answered_at_once(redis_url, r, intents_dir):
+    # In a new process (jieba not loaded yet) the first build is slow only because of jieba:
+    # the first request after an edit must still get the new intents, not a background build.
+    done = subprocess.run([sys.executable, "-c", FRESH_PROCESS, redis_url, str(intents_dir)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stderr
+    intent, build_seconds = done.stdout.split()
+    assert intent == "faq_huabei"
+    assert float(build_seconds) < 0.25
+
+
+def test_the_index_is_not_rebuilt_when_intents_did_not_change(r, intents_dir, monkeypatch):
+    monkeypatch.setattr("bot.intent_store.RELOAD_CHECK", 0.0)
+    monkeypatch.setattr("bot.intent_store.BUILTIN_CHECK", 0.0)
+    store = IntentStore(r, intents_dir)
+    builds = []
+    built = store._build
+    monkeypatch.setattr(store, "_build", lambda specs: builds.append(1) or built(specs))
+    first = store.matcher()
+    version = store.version()
+    builtin = intents_dir / "builtin.yaml"
+    os.utime(builtin, ns=(time.time_ns(), time.time_ns() + 10**9))  # touched, not changed
+    IntentStore(r, intents_dir).ensure_builtins()                    # another worker starting
+    for _ in range(3):
+        assert store.matcher() is first
+    assert builds == [1] and store.version() == version
+    store.upsert({"id": "faq_x", "question": "会员日是哪天", "answer": "每月8号"})
+    assert store.matcher() is not first and builds == [1, 1]
+
+
+def test_running_workers_follow_a_changed_builtin_file(r, intents_dir):
+    workers = [IntentStore(r, intents_dir), IntentStore(r, intents_dir)]
+    query = "帮我催一下仓库"
+    for store in workers:
+        assert store.matcher().match(query).intent != "order_status"
+    builtin = intents_dir / "builtin.yaml"
+    builtin.write_text(builtin.read_text(encoding="utf-8").replace(
+        "    - 查订单\n", "    - 查订单\n    - 帮我催一下仓库发货\n"), encoding="utf-8")
+    for store in workers:
+        # One stat a second, then the version check every half second.
+        took = wait_until(lambda s=store: s.matcher().match(query).intent == "order_status", 3)
+        assert took is not None and took < 1.8
+
+
+def test_a_broken_builtin_file_keeps_the_old_intents(r, intents_dir, monkeypatch, caplog):
+    monkeypatch.setattr("bot.intent_store.BUILTIN_CHECK", 0.0)
+    monkeypatch.setattr("bot.intent_store.RELOAD_CHECK", 0.0)
+    store = IntentStore(r, intents_dir)
+    first = store.matcher()
+    (intents_dir / "builtin.yaml").write_text("- id: order_status\n  question: [\n",
+                                              encoding="utf-8")
+    assert store.matcher() is first
+    assert "cannot be loaded" in caplog.text
+
+
+def test_terms_reach_jieba_with_the_version(r, intents_dir, monkeypatch):
+    monkeypatch.setattr("bot.intent_store.RELOAD_CHECK", 0.0)
+    reader = IntentStore(r, intents_dir)        # a worker answering messages
+    reader.matcher()
+    assert "玻尿酸原液" not in tokenise("玻尿酸原液有货吗")
+    IntentStore(r, intents_dir).import_docs([{   # the merchant's import, elsewhere
+        "id": "faq_serum", "question": "玻尿酸原液怎么用", "answer": "早晚各一次",
+        "terms": ["玻尿酸原液"]}])
+    assert reader.matcher().match("玻尿酸原液一天用几次").intent == "faq_serum"
+    assert "玻尿酸原液" in tokenise("玻尿酸原液有货吗")
+    reader.delete("faq_serum")
+    reader.matcher()
+    assert "玻尿酸原液" not in tokenise("玻尿酸原液有货吗")

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from bot.intent_io import load_intent_file
-from bot.matcher import Entities, IntentSpec, Matcher, extract_entities, normalise
+from bot.matcher import (
+    DEFAULT_THRESHOLD,
+    Entities,
+    IntentSpec,
+    Matcher,
+    extract_entities,
+    normalise,
+)
+from bot.normalise import merchant_words, tokenise
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILTIN = ROOT / "intents" / "builtin.yaml"
@@ -201,6 +209,79 @@ def test_per_intent_threshold_overrides_the_default():
         .match("能开个发票吗").intent == "faq_invoice"
 
 
+def test_a_strict_top_candidate_does_not_silence_one_that_clears_its_own_threshold():
+    apply = {"id": "faq_card_apply", "question": "会员卡怎么办理", "examples": ["怎么办会员卡"],
+             "answer": "A"}
+    discount = {"id": "faq_card_discount", "question": "会员卡有什么优惠",
+                "examples": ["会员卡能打几折"], "answer": "B"}
+    query = "会员卡的优惠怎么办理"
+    specs = [*builtin_specs(), IntentSpec.from_dict(discount)]
+    lenient = Matcher([*specs, IntentSpec.from_dict(apply)]).match(query)
+    assert lenient.intent == "faq_card_apply"
+    # The merchant wants "办理" answered only when the matcher is all but certain.
+    strict = Matcher([*specs, IntentSpec.from_dict({**apply, "threshold": 95})]).match(query)
+    (top, top_score), (second, second_score) = strict.candidates[:2]
+    assert top == "faq_card_apply" and top_score < 95
+    assert second == "faq_card_discount" and second_score >= DEFAULT_THRESHOLD
+    assert strict.outcome == "matched" and strict.intent == "faq_card_discount"
+    assert strict.score == second_score
+
+
+def test_ambiguous_results_name_the_two_options(matcher):
+    specs = [*builtin_specs(),
+             IntentSpec(id="faq_card_a", question="礼品卡怎么用", answer="A"),
+             IntentSpec(id="faq_card_b", question="礼品卡怎么用", answer="B", threshold=99)]
+    result = Matcher(specs).match("礼品卡怎么用呢")
+    # faq_card_b misses its own threshold but is as likely as faq_card_a: the customer picks.
+    assert result.outcome == "ambiguous"
+    assert set(result.options) == {"faq_card_a", "faq_card_b"}
+    assert matcher.match("我的包裹怎么还没到").options == ()
+
+
+def test_domain_dictionary_keeps_shop_words_whole():
+    # jieba alone cuts these into 开发/票, 人工/客/服, 运单/号…
+    for word in ("开发票", "客服", "运单号", "快递员", "七天无理由", "货到付款"):
+        assert word in tokenise(f"请问{word}怎么弄"), word
+
+
+def test_a_merchant_term_is_cut_whole_and_changes_the_match():
+    stock = {"id": "faq_stock", "question": "还有货吗",
+             "examples": ["什么时候补货", "卖完了还会再进货吗", "有现货吗"], "answer": "有的"}
+    query = "人工泪液还有货吗"
+    without = Matcher([*builtin_specs(), IntentSpec.from_dict(stock)])
+    assert "人工泪液" not in tokenise(query)
+    # Cut apart, the product's "人工" reads as asking for a human agent.
+    before = without.match(query)
+    assert before.outcome != "matched" or before.intent != "faq_stock"
+    assert "handoff" in dict(before.candidates)
+    with_term = Matcher([*builtin_specs(), IntentSpec.from_dict({**stock, "terms": ["人工泪液"]})])
+    assert "人工泪液" in tokenise(query) and "人工泪液" in merchant_words()
+    after = with_term.match(query)
+    assert after.outcome == "matched" and after.intent == "faq_stock"
+    # Terms follow the intents: a build without them gives jieba's own cut back.
+    Matcher(builtin_specs())
+    assert "人工泪液" not in tokenise(query) and not merchant_words()
+
+
+def test_question_in_the_users_language():
+    order = IntentSpec.from_dict({"id": "order_status", "question": "查询订单状态",
+                                  "questions": {"en": "Check my order status"}}, builtin=True)
+    assert order.question_for("en") == "Check my order status"
+    assert order.question_for("zh-CN") == "查询订单状态"
+    faq = IntentSpec.from_dict({"id": "faq_gift", "question": "可以礼品包装吗",
+                                "examples": ["能包装成礼物吗", "can you gift wrap it"]})
+    assert faq.question_for("en") == "can you gift wrap it"   # the merchant's English wording
+    assert faq.question_for("zh-CN") == "可以礼品包装吗"
+    chinese_only = IntentSpec.from_dict({"id": "faq_x", "question": "会员日是哪天"})
+    assert chinese_only.question_for("en") == "会员日是哪天"     # nothing better to show
+
+
+def test_builtin_intents_have_an_english_question():
+    for spec in builtin_specs():
+        question = spec.question_for("en")
+        assert question.isascii() and question != spec.question, spec.id
+
+
 def test_extra_words_are_accepted_and_matching_still_works():
     specs = [*builtin_specs(),
              IntentSpec(id="faq_moka", question="摩卡壶怎么清洗", answer="温水冲洗",
@@ -223,11 +304,13 @@ def test_intents_mapping_is_read_only(matcher):
 # The intent format.
 def test_spec_round_trip_omits_empty_fields():
     spec = IntentSpec.from_dict({"id": " faq_x ", "question": "问题", "examples": ["一", ""],
-                                 "keywords": [], "answer": "答", "threshold": 70})
+                                 "keywords": [], "answer": "答", "threshold": 70,
+                                 "terms": ["摩卡壶"], "questions": {"en": "Question"}})
     assert spec == IntentSpec(id="faq_x", question="问题", examples=("一",), answer="答",
-                              threshold=70.0)
-    assert spec.to_dict() == {"id": "faq_x", "question": "问题", "examples": ["一"],
-                              "answer": "答", "threshold": 70.0}
+                              threshold=70.0, terms=("摩卡壶",), questions=(("en", "Question"),))
+    assert spec.to_dict() == {"id": "faq_x", "question": "问题", "questions": {"en": "Question"},
+                              "examples": ["一"], "answer": "答", "terms": ["摩卡壶"],
+                              "threshold": 70.0}
     assert IntentSpec.from_dict(spec.to_dict()) == spec
     bare = IntentSpec.from_dict({"id": "greeting", "question": "你好"}, builtin=True)
     assert bare.builtin and bare.to_dict() == {"id": "greeting", "question": "你好"}
