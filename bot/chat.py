@@ -22,6 +22,7 @@ HELP = """Type a message and press Enter. Commands:
   /event NAME [KEY]   send an event (subscribe, unsubscribe, CLICK MENU_ORDERS, SCAN ...)
   /user OPENID        speak as another user
   /plain              toggle plain (unencrypted) mode
+  /help               show this
   /quit               leave"""
 
 
@@ -65,6 +66,9 @@ def run_chat(url: str | None = None, openid: str = DEMO_OPENID, plain: bool = Fa
             continue
         if line == "/quit":
             return 0
+        if line == "/help":
+            print(HELP)
+            continue
         if line == "/plain":
             plain = not plain
             print(f"[{'plain' if plain else 'safe'} mode]")
@@ -88,6 +92,8 @@ def run_chat(url: str | None = None, openid: str = DEMO_OPENID, plain: bool = Fa
             print(f"[HTTP {answer.status}: {answer.body.decode(errors='replace')}]")
         elif answer.text:
             print(f"bot> {answer.text}")
+        elif answer.msg_type == "transfer_customer_service":
+            print("[handed to a human agent: WeChat's customer-service desk takes over]")
         else:
             print("[the bot answered 'success'; any reply comes as a message below]")
 

@@ -29,6 +29,7 @@ class Answer:
     status: int
     body: bytes
     text: str | None          # the reply's Content, decrypted; None for "success" or an error
+    msg_type: str | None = None   # the reply's MsgType: text, transfer_customer_service…
 
 
 def requests_transport(base_url: str, timeout: float = 10.0, keep_alive: bool = True) -> Transport:
@@ -151,13 +152,12 @@ class WeChatSimulator:
             params["signature"] = "0" * 40
             params["msg_signature"] = "0" * 40
         status, data = self.transport("POST", f"{self.path}?{urlencode(params)}", body)
-        return Answer(status, data, self._read(status, data, encrypted, nonce, timestamp))
+        reply = self._read(status, data, encrypted)
+        return Answer(status, data, reply.get("Content"), reply.get("MsgType"))
 
-    def _read(
-        self, status: int, data: bytes, encrypted: bool, nonce: str, timestamp: str
-    ) -> str | None:
+    def _read(self, status: int, data: bytes, encrypted: bool) -> dict:
         if status != 200 or data in (b"success", b""):
-            return None
+            return {}
         doc = xmltodict.parse(data.decode("utf-8"))["xml"]
         if encrypted:
             assert self.crypto is not None
@@ -165,4 +165,4 @@ class WeChatSimulator:
                 {"Encrypt": doc["Encrypt"]}, doc["MsgSignature"], doc["TimeStamp"], doc["Nonce"]
             )
             doc = xmltodict.parse(plain)["xml"]
-        return doc.get("Content")
+        return doc

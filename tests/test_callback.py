@@ -255,3 +255,9 @@ def test_previous_aes_key_still_opens_during_rotation(make_app, clock):
 
 def test_event_xml_helper_escapes():
     assert "&amp;" in event_xml("o", "gh", "CLICK", "a&b", 1)
+
+
+def test_transfer_to_a_human_is_read_as_its_message_type(wechat):
+    answer = wechat.send_text(OPENID, "转人工")  # the test clock is inside service hours
+    assert answer.status == 200 and answer.text is None
+    assert answer.msg_type == "transfer_customer_service"
