@@ -19,12 +19,22 @@ How a message is scored:
    intents then have their examples scored (how much of the query each explains, and how much
    of itself is in the query), are compared with rapidfuzz, get a bonus for their keywords,
    and are discounted when the only shared words are question words ("什么", "在").
-5. The blend is mapped onto 0-100 so that the default threshold is 50; two intents within
-   the ambiguity margin of each other, both over their thresholds, are "ambiguous".
+5. The blend is mapped onto 0-100 so that the default threshold is 50; the best intent over
+   its own threshold is the answer, "ambiguous" when another one that could be is within
+   the ambiguity margin.
 
-The blend weights and the threshold were chosen on the dev set plus hand-written held-out
-queries (flat optimum; see bench/matcher_eval.py). The index is built once in
-`Matcher.__init__`; callers build a new Matcher when intents change.
+Two readings use the index's own vocabulary. A two-character word no intent has that
+shortens a three-character word an intent has, keeping its first and last character, is read
+as that word ("开票" for "开发票"): the common way three-character words get clipped,
+learnt from whatever the intents say instead of listed. And a message whose content words
+are exactly an example's is that example's intent even when they are only question words
+("在吗" is "亲在吗" without the "亲"). A message of several clauses that matches nothing as a
+whole is answered by its best-understood clause ("货到哪了 急用"). A-not-A questions are read
+as their A before any of this ("包不包邮" → 包邮, see `normalise.tokenise`).
+
+The blend weights and the threshold were chosen on the dev set plus hand-written queries
+(flat optimum); bench/matcher_eval.py also measures a held-out set nobody tuned on. The index
+is built once in `Matcher.__init__`; callers build a new Matcher when intents change.
 """
 
 from __future__ import annotations
@@ -34,7 +44,7 @@ import math
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
@@ -366,13 +376,29 @@ class Matcher:
             ))
             begin = end
         self._common_cut = max(COMMON_MIN, int(COMMON_SHARE * n))
+        self._exact: dict[str, set[int]] = {}
+        for index in range(len(self._specs)):
+            for at in range(self._ex_start[index], self._ex_start[index + 1]):
+                if self._ex_compact[at]:
+                    self._exact.setdefault(self._ex_compact[at], set()).add(index)
+        clipped: dict[str, str | None] = {}
+        for feature in vocab:
+            word = feature[2:]
+            if feature.startswith("w:") and len(word) == 3 and is_cjk(word):
+                short = word[0] + word[2]
+                clipped[short] = word if clipped.get(short, word) == word else None
+        # A clipping two words share is no reading of either.
+        self._clipped = {short: word for short, word in clipped.items()
+                         if word and "w:" + short not in vocab}
 
     def match(self, text: str) -> MatchResult:
         """Score `text` against every intent; see the module docstring for how."""
         normalised = normalise(text)
         entities, spans = scan(normalised)
-        analysis = analyse(normalised, spans)
+        analysis = self._unclip(analyse(normalised, spans))
         scored = self._score(analysis) if analysis.has_content else []
+        if " " in normalised and self._choose(scored) is None:
+            scored = self._best_clause(normalised) or scored
         candidates = tuple((self._ids[i], round(s, 1)) for s, i in scored[:3])
         outcome, intent, options = "unmatched", None, ()
         best = scored[0][0] if scored else 0.0
@@ -396,6 +422,20 @@ class Matcher:
             options=options,
         )
 
+    def _best_clause(self, normalised: str) -> list[tuple[float, int]]:
+        """Scores of the best-understood clause of a message made of several ("货到哪了 急用"):
+        a clause about something else should not hide the one that asks for something."""
+        best: list[tuple[float, int]] = []
+        for clause in normalised.split(" "):
+            analysis = self._unclip(analyse(clause))
+            if not analysis.has_content:
+                continue
+            scored = self._score(analysis)
+            chosen = self._choose(scored)
+            if chosen is not None and (not best or chosen[0] > best[0][0]):
+                best = scored
+        return best
+
     def _choose(self, scored: list[tuple[float, int]]) -> tuple[float, int] | None:
         # The best candidate over its own threshold, not only the first one: a merchant's
         # strict threshold on one intent must not silence another that is sure enough.
@@ -417,6 +457,27 @@ class Matcher:
         ]
         return min(rivals)[1] if rivals else None
 
+    def _unclip(self, analysis: _Analysis) -> _Analysis:
+        """Read clipped words no intent has as the full word an intent has ("开票" → 开发票)."""
+        swaps = {
+            feature[2:]: self._clipped[feature[2:]] for feature in analysis.features
+            if feature.startswith("w:") and feature[2:] in self._clipped
+            and feature not in self._vocab
+        }
+        if not swaps:
+            return analysis
+        features, topical = dict(analysis.features), dict(analysis.topical)
+        compact = analysis.compact
+        for short, word in swaps.items():
+            weight = features.pop("w:" + short)
+            features.pop("b:" + short, None)   # the clipped bigram is no evidence either way
+            features["w:" + word] = max(features.get("w:" + word, 0.0), weight)
+            if "w:" + short in topical:
+                topical["w:" + word] = topical.pop("w:" + short)
+            compact = compact.replace(short, word)
+        return replace(analysis, features=features, topical=topical, compact=compact,
+                       tokens=frozenset(swaps.get(t, t) for t in analysis.tokens))
+
     def _score(self, analysis: _Analysis) -> list[tuple[float, int]]:
         """(score, intent index) of the shortlisted intents, best first."""
         query: dict[int, float] = {}
@@ -431,7 +492,8 @@ class Matcher:
                 total += query[fid]
                 if feature in analysis.topical:
                     topical[fid] = analysis.topical[feature]
-        if not topical or total <= 0:
+        exact = self._exact.get(analysis.compact, ())
+        if (not topical and not exact) or total <= 0:
             return []
 
         # Intent-level coverage of the query, from the postings of its informative features.
@@ -480,7 +542,8 @@ class Matcher:
             base = EXAMPLE_SHARE * examples[0][0] + intent_part / total
             # Matching only through question words ("在干嘛呢" ~ "订单卡在…什么情况") is not
             # matching a topic, however complete the coverage.
-            base *= min(1.0, evidence / MIN_EVIDENCE)
+            if i not in exact:
+                base *= min(1.0, evidence / MIN_EVIDENCE)
             score = 100.0 * ((1 - FUZZY_SHARE) * base + FUZZY_SHARE * fuzzy)
             if any(kw <= analysis.tokens for kw in self._keywords[i]):
                 score += KEYWORD_BONUS
