@@ -321,6 +321,7 @@ class Matcher:
         self._ex_compact: list[str] = []
         self._ex_start = array("I")
         self._keywords: list[tuple[frozenset[str], ...]] = []
+        question_word_examples: list[tuple[int, int]] = []
         for index, spec in enumerate(self._specs.values()):
             self._ex_start.append(len(self._ex_compact))
             counts: dict[int, int] = {}
@@ -348,6 +349,9 @@ class Matcher:
                     flat_fids.append(fid)
                     flat_weights.append(weight)
                 ex_ends.append(len(flat_fids))
+                if analysis.compact and not analysis.topical:
+                    # Only question words ("亲在吗"): matched by saying exactly that.
+                    question_word_examples.append((index, len(self._ex_compact)))
                 self._ex_compact.append(analysis.compact)
             for fid, count in counts.items():
                 postings[fid].append(index)
@@ -377,10 +381,8 @@ class Matcher:
             begin = end
         self._common_cut = max(COMMON_MIN, int(COMMON_SHARE * n))
         self._exact: dict[str, set[int]] = {}
-        for index in range(len(self._specs)):
-            for at in range(self._ex_start[index], self._ex_start[index + 1]):
-                if self._ex_compact[at]:
-                    self._exact.setdefault(self._ex_compact[at], set()).add(index)
+        for index, at in question_word_examples:
+            self._exact.setdefault(self._ex_compact[at], set()).add(index)
         clipped: dict[str, str | None] = {}
         for feature in vocab:
             word = feature[2:]
@@ -492,7 +494,9 @@ class Matcher:
                 total += query[fid]
                 if feature in analysis.topical:
                     topical[fid] = analysis.topical[feature]
-        exact = self._exact.get(analysis.compact, ())
+        # Intents with an example of only the question words this message has, if it has
+        # nothing else to go on.
+        exact = self._exact.get(analysis.compact, ()) if not topical else ()
         if (not topical and not exact) or total <= 0:
             return []
 
