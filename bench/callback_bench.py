@@ -105,6 +105,15 @@ def measure(app: str, env: dict[str, str], warmup: Path, reqfile: Path, seconds:
         proc.wait(15)
 
 
+def seed_shop(redis_url: str) -> None:
+    """A shop as the demo has it: built-in intents and the sample FAQ, so FAQ questions are
+    answered rather than all recorded as unmatched."""
+    from bot.intent_store import IntentStore
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    IntentStore(client, ROOT / "intents").seed_defaults()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
@@ -126,6 +135,7 @@ def main() -> int:
         bare = measure("bench.bare_app:app", env, warmup, reqfile, args.seconds,
                        args.connections)
         redis.Redis.from_url(args.redis).flushdb()
+        seed_shop(args.redis)
         bot = measure("wsgi:app", env, warmup, reqfile, args.seconds, args.connections)
     finally:
         redis.Redis.from_url(args.redis).flushdb()
