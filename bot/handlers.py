@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from bot.replies import Reply
 
 HandleFn = Callable[["MessageContext"], "Reply | None"]
+AnswersFn = Callable[["MessageContext"], bool]
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,9 @@ class Handler:
     menu_keys: tuple[str, ...] = ()   # CLICK menu EventKeys routed here
     events: tuple[str, ...] = ()      # event names (lower case) routed here
     kinds: tuple[str, ...] = ()       # message kinds routed here (image, video, ...)
+    # Whether a message answers the question this handler left pending; without it a
+    # question is taken to ask for a number (see bot.text_router).
+    answers: AnswersFn | None = None
 
 
 class HandlerRegistry:

@@ -1,6 +1,7 @@
 """Route a text message: dialogue state first, then the matcher, then the fallback.
 
 Order, first hit wins:
+0. the answer to a pending question whose handler recognises its answers (a yes or no);
 1. a whole-message command: cancel ("算了") or a language switch ("English");
 2. the answer to a clarification we asked ("您是想问:1… 2…" → "2");
 3. the answer to a handler's pending question ("请发订单号" → "123456"), unless the user
@@ -29,9 +30,9 @@ FAQ = "faq"
 FALLBACK = "fallback"
 ORDER = "order_status"
 LOGISTICS = "logistics"
-# Every question a handler leaves pending asks for a number: an order or waybill number, a
-# phone number, its last four digits, or a choice from a list. A message with none of these
-# cannot be the answer.
+# A pending question asks for a number unless its handler says what answers it: an order or
+# waybill number, a phone number, its last four digits, or a choice from a list. A message
+# with none of these cannot be the answer.
 _ANSWER_DIGITS = re.compile(r"\d{4,}")
 
 
@@ -43,6 +44,12 @@ def route(ctx: MessageContext) -> Reply | None:
     ctx.match = match
     state = ctx.state
     command = match.normalised.strip()
+
+    # A handler that says what answers its question hears its answer first: after "shall we
+    # notify you?", "不用了" is a no, not a cancellation.
+    pending = services.handlers.get(state.pending) if state.pending else None
+    if pending is not None and pending.answers is not None and pending.answers(ctx):
+        return pending.handle(ctx)
 
     if command in words.get("cancel", []):
         had_question = state.pending is not None
@@ -65,7 +72,7 @@ def route(ctx: MessageContext) -> Reply | None:
 
     if state.pending:
         handler = services.handlers.get(state.pending)
-        if handler is not None and not _moved_on(ctx, state.pending):
+        if handler is not None and not _moved_on(ctx, handler):
             return handler.handle(ctx)
         state.resolve()
 
@@ -91,13 +98,17 @@ def route(ctx: MessageContext) -> Reply | None:
     return _run_handler(ctx, FALLBACK)
 
 
-def _moved_on(ctx: MessageContext, pending: str) -> bool:
+def _moved_on(ctx: MessageContext, handler: Handler) -> bool:
     """The message changes the subject instead of answering the pending question: it carries
     nothing that could be the answer, and the matcher placed it (over the intent's own
     threshold, however far over) with an intent another handler answers."""
     match = ctx.match
     entities = match.entities
-    if (entities.order_numbers or entities.tracking_numbers or entities.phones
+    pending = handler.name
+    if handler.answers is not None:
+        if handler.answers(ctx):
+            return False
+    elif (entities.order_numbers or entities.tracking_numbers or entities.phones
             or entities.choice is not None or _ANSWER_DIGITS.search(match.normalised)):
         return False
     if match.outcome == "matched":

@@ -5,6 +5,8 @@ from __future__ import annotations
 from bot.context import MessageContext
 from bot.handlers import Handler
 from bot.replies import Reply
+from intents.push_settings import NAME as PUSH_SETTINGS
+from intents.push_settings import summary as push_summary
 
 
 def welcome(ctx: MessageContext) -> Reply:
@@ -14,7 +16,11 @@ def welcome(ctx: MessageContext) -> Reply:
         # The user's language comes from WeChat's user info; fetch it off the request path.
         services.jobs.fetch_user_info(ctx.openid)
     ctx.state.clear()
-    return ctx.reply("welcome")
+    if services.prefs.ask_consent(ctx.openid, services.clock.now()):
+        # "好的" / "不用了" right after the welcome answers the notification question.
+        ctx.state.expect(PUSH_SETTINGS, consent_question=True)
+        return ctx.reply("welcome")
+    return ctx.reply("welcome_back", summary=push_summary(ctx, services.prefs.get(ctx.openid)))
 
 
 def farewell(ctx: MessageContext) -> None:

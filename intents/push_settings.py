@@ -5,8 +5,10 @@ from __future__ import annotations
 from bot.context import MessageContext
 from bot.dialogue_words import contains_any, load_words
 from bot.handlers import Handler
-from bot.preferences import ALL, IMPORTANT, Preferences
+from bot.preferences import ALL, CONSENT_GIVEN, CONSENT_REFUSED, IMPORTANT, Preferences
 from bot.replies import Reply
+
+NAME = "push_settings"
 
 
 def change_settings(ctx: MessageContext) -> Reply:
@@ -14,26 +16,43 @@ def change_settings(ctx: MessageContext) -> Reply:
     text = ctx.match.normalised if ctx.match else ctx.text.lower()
     store = ctx.services.prefs
     now = ctx.services.clock.now()
+    # Only the welcome's question makes a bare "好的" or "不用了" mean something here.
+    asked = ctx.state.pending == NAME and ctx.state.data.get("consent_question")
+    if asked:
+        ctx.state.resolve()
+        ctx.state.forget("consent_question")
     important = contains_any(text, words.get("important", []))
     off = contains_any(text, words.get("off", []))
     on = contains_any(text, words.get("on", []))
     logistics = contains_any(text, words.get("logistics", []))
+    if asked and not (important or off or on):
+        if text.strip() in words.get("yes", []):
+            on = True
+        elif text.strip() in words.get("no", []):
+            off = True
+        else:
+            # Neither yes nor no: say how to answer, rather than guess either way.
+            return ctx.reply("push_consent_unclear")
+    # Choosing any setting by chat is agreeing to notifications; turning them all off is not.
     if important and not off:
-        prefs = store.set(ctx.openid, notify=True, level=IMPORTANT, at=now)
+        prefs = store.set(ctx.openid, notify=True, level=IMPORTANT, consent=CONSENT_GIVEN,
+                          at=now)
         changed = "push_now_important"
     elif off and not on:
         if logistics:
-            prefs = store.set(ctx.openid, logistics=False, at=now)
+            prefs = store.set(ctx.openid, logistics=False, consent=CONSENT_GIVEN, at=now)
             changed = "push_logistics_off"
         else:
-            prefs = store.set(ctx.openid, notify=False, at=now)
+            prefs = store.set(ctx.openid, notify=False, consent=CONSENT_REFUSED, at=now)
             changed = "push_all_off"
     elif on:
         if logistics:
-            prefs = store.set(ctx.openid, notify=True, logistics=True, at=now)
+            prefs = store.set(ctx.openid, notify=True, logistics=True, consent=CONSENT_GIVEN,
+                              at=now)
             changed = "push_logistics_on"
         else:
-            prefs = store.set(ctx.openid, notify=True, logistics=True, level=ALL, at=now)
+            prefs = store.set(ctx.openid, notify=True, logistics=True, level=ALL,
+                              consent=CONSENT_GIVEN, at=now)
             changed = "push_all_on"
     else:
         prefs = store.get(ctx.openid)
@@ -41,8 +60,17 @@ def change_settings(ctx: MessageContext) -> Reply:
     return ctx.reply(changed, summary=summary(ctx, prefs))
 
 
+def answers_consent(ctx: MessageContext) -> bool:
+    """After the welcome's question, a yes, a no or a setting is its answer, whatever else
+    the matcher makes of it ("OK" is also a greeting, "不需要" half a cancellation)."""
+    words = load_words(ctx.services.config.intents_path).get("push_settings", {})
+    text = (ctx.match.normalised if ctx.match else ctx.text.lower()).strip()
+    return (text in words.get("yes", []) or text in words.get("no", [])
+            or any(contains_any(text, words.get(k, [])) for k in ("on", "off", "important")))
+
+
 def summary(ctx: MessageContext, prefs: Preferences) -> str:
-    if not prefs.notify:
+    if not prefs.may_push:
         return ctx.text_of("push_summary_off")
     level = ctx.text_of("push_level_important" if prefs.level == IMPORTANT else "push_level_all")
     logistics = ctx.text_of("push_logistics_included" if prefs.logistics
@@ -51,6 +79,6 @@ def summary(ctx: MessageContext, prefs: Preferences) -> str:
 
 
 HANDLERS = [
-    Handler(name="push_settings", handle=change_settings, intents=("push_settings",),
-            menu_keys=("MENU_PUSH_SETTINGS",)),
+    Handler(name=NAME, handle=change_settings, intents=("push_settings",),
+            menu_keys=("MENU_PUSH_SETTINGS",), answers=answers_consent),
 ]

@@ -179,7 +179,8 @@ def test_voice_with_recognition_is_handled_as_text(wechat, clock):
 
 def test_subscribe_welcomes_and_asks_consent_unsubscribe_is_silent(wechat, r):
     welcome = wechat.event(OPENID, "subscribe")
-    assert "欢迎" in welcome.text and "关闭通知" in welcome.text
+    assert "欢迎" in welcome.text and "通知您吗" in welcome.text
+    assert r.hget(f"prefs:{OPENID}", "consent") == "asked"
     assert r.hget(f"user:{OPENID}", "following") == "1"
     bye = wechat.event(OPENID, "unsubscribe")
     assert bye.status == 200 and bye.body == b"success"

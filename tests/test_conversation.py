@@ -68,6 +68,47 @@ def test_push_settings_by_chat(chat, seeded_app):
     assert prefs.get(USER).notify is True and "开启" in reply
 
 
+@pytest.mark.parametrize("answer, consent, notify", [
+    ("好的", "given", True), ("嗯嗯", "given", True), ("OK!", "given", True),
+    ("不用了", "refused", False), ("不需要", "refused", False),
+    ("只要重要通知", "given", True),
+])
+def test_welcome_asks_for_consent_and_the_next_message_answers(
+        chat, seeded_app, answer, consent, notify):
+    prefs = seeded_app.extensions["bot"].prefs
+    welcome = chat.event(USER, "subscribe").text
+    assert "通知您吗" in welcome
+    assert prefs.get(USER).consent == "asked" and not prefs.get(USER).may_push
+    chat.text(USER, answer)
+    assert prefs.get(USER).consent == consent
+    assert prefs.get(USER).may_push is notify
+
+
+def test_consent_is_only_asked_once_and_a_bare_yes_means_nothing_later(chat, seeded_app,
+                                                                       clock):
+    prefs = seeded_app.extensions["bot"].prefs
+    chat.event(USER, "subscribe")
+    assert "通知您吗" not in chat.text(USER, "我的订单到哪了")  # moved on: no answer given
+    assert prefs.get(USER).consent == "asked"
+    chat.text(USER, "好的")  # not after the question any more: not consent
+    assert prefs.get(USER).consent == "asked"
+    chat.text(USER, "开启通知")
+    assert prefs.get(USER).may_push
+    chat.event(USER, "unsubscribe")
+    clock.advance(60)
+    again = chat.event(USER, "subscribe").text
+    # A returning follower keeps the answer they gave, and is told what it is.
+    assert "欢迎回来" in again and "接收全部订单通知" in again
+    assert prefs.get(USER).consent == "given"
+
+
+def test_an_unclear_answer_to_the_consent_question_guesses_neither_way(chat, seeded_app):
+    prefs = seeded_app.extensions["bot"].prefs
+    chat.event(USER, "subscribe")
+    reply = chat.text(USER, "嗯?这是什么号")
+    assert "开启通知" in reply and prefs.get(USER).consent == "asked"
+
+
 def test_logistics_pushes_back_on_by_chat(chat, seeded_app):
     prefs = seeded_app.extensions["bot"].prefs
     chat.text(USER, "关闭物流推送")
