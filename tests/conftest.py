@@ -11,7 +11,7 @@ import redis
 
 from bot.clock import FixedClock
 
-pytest_plugins = ["tests.fixtures.wechat_api", "tests.fixtures.orders"]
+pytest_plugins = ["tests.fixtures.wechat_api", "tests.fixtures.orders", "tests.fixtures.gunicorn"]
 
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

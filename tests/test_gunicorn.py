@@ -5,71 +5,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 
-from bot.simulator import WeChatSimulator, requests_transport, text_xml
+from bot.simulator import text_xml
+from tests.fixtures.gunicorn import simulator
 from tests.fixtures.wechat_api import wait_for
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def start_gunicorn(redis_url, r, tmp_path):
-    """Start the counting app under gunicorn with 2 workers; keyword arguments add env vars."""
-    procs = []
-
-    def start(**extra_env: str) -> tuple[str, subprocess.Popen]:
-        port = free_port()
-        env = {
-            **os.environ, "BOT_DEMO": "1", "REDIS_URL": redis_url, "BIND": f"127.0.0.1:{port}",
-            "WEB_CONCURRENCY": "2", "WEB_THREADS": "2", "BOT_DATA_DIR": str(tmp_path),
-            "WECHAT_API_BASE_URL": "http://127.0.0.1:9/", **extra_env,
-        }
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
-             "tests.apps.counting_wsgi:app"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
-        procs.append(proc)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if requests.get(base + "/healthz", timeout=1).status_code == 200:
-                    return base, proc
-            except requests.RequestException:
-                time.sleep(0.2)
-        proc.kill()
-        raise RuntimeError(proc.stderr.read().decode())
-
-    yield start
-    for proc in procs:
-        proc.terminate()
-        proc.wait(15)
-
-
-@pytest.fixture
-def gunicorn_app(start_gunicorn):
-    return start_gunicorn()[0]
-
-
-def simulator(base: str) -> WeChatSimulator:
-    return WeChatSimulator(requests_transport(base, keep_alive=False), "demo-token",
-                           "wxdemo0000000000", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
 
 
 def click_xml(openid: str, key: str, create_time: int) -> str:

@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.simulator import WeChatSimulator, requests_transport
-from tests.test_gunicorn import ROOT, gunicorn_app, start_gunicorn  # noqa: F401 - fixtures
+from tests.fixtures.gunicorn import ROOT
 
 ANSWER = "人工泪液现货充足,下单后48小时内发出。"
 FAQ = f"""\
@@ -40,7 +40,7 @@ def ask_all(sim: WeChatSimulator, r, count: int) -> tuple[list[str | None], set[
     return replies, workers
 
 
-def test_an_import_reaches_every_worker_within_a_second(gunicorn_app, redis_url, r,  # noqa: F811
+def test_an_import_reaches_every_worker_within_a_second(gunicorn_app, redis_url, r,
                                                         tmp_path):
     sim = WeChatSimulator(requests_transport(gunicorn_app, keep_alive=False), "demo-token",
                           "wxdemo0000000000", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
