@@ -12,8 +12,11 @@ How a message is scored:
    of text, which survive segmentation differences and typos.
 3. A feature weighs its IDF over intents (shared by many intents → light) times how rare the
    word the customer typed is in general Chinese (jieba's counts: "是"/"现在" → light,
-   "退货"/"运单号" → heavy). A feature no intent has weighs like the rarest known one: it is
-   what keeps "今天天气怎么样" off the intents however well "怎么样" matches.
+   "退货"/"运单号" → heavy), but a word of one of the shop's synonym classes weighs at least
+   CLASS_WORD_WEIGHT ("日本" → 海外 names the topic, however common it is in the news). A
+   number's placeholder, and the word naming it, weigh little beside other content ("发票
+   怎么开 订单号 123…" asks about the invoice). A feature no intent has weighs like the rarest
+   known one: it is what keeps "今天天气怎么样" off the intents however well "怎么样" matches.
 4. One posting list per feature over intents gives each intent the share of the query its
    texts cover, together and weighted by how typical each word is of the intent. The best few
    intents then have their examples scored (how much of the query each explains, and how much
@@ -53,6 +56,7 @@ from rapidfuzz.fuzz import ratio
 
 from bot.entities import ORDER, PHONE, TRACKING, Entities, extract_entities, scan
 from bot.normalise import (
+    SYNONYMS,
     canonical,
     ensure_domain_dictionary,
     gram_weight,
@@ -75,7 +79,12 @@ DEFAULT_MARGIN = 2.0
 
 # A number in the text stands for what it is, so "SF123… 到哪了" reads like "运单号到哪了".
 PLACEHOLDERS = {ORDER: "订单号", TRACKING: "运单号", PHONE: "手机号"}
+_IDENTIFIERS = frozenset(PLACEHOLDERS.values())
 
+IDENTIFIER_WEIGHT = 0.4   # a number's placeholder (and its label) beside other content
+# A word of one of the shop's vocabulary classes weighs at least this much, however common it
+# is in general Chinese: "日本" (→ 海外) or "苹果" (→ 生鲜) name what the question is about.
+CLASS_WORD_WEIGHT = 0.6
 WORD_WEIGHT = 1.0         # feature type weights, before IDF and general-language weight
 BIGRAM_WEIGHT = 0.5
 STOP_IN_BIGRAMS = True    # "发货了" keeps its "货了": function words still shape bigrams
@@ -211,24 +220,30 @@ def analyse(normalised: str, spans: list[tuple[int, int, str]] | None = None) ->
     at = 0
     for start, end, kind in spans:
         _words(normalised[at:start], words, extra, weights)
-        words.append((PLACEHOLDERS[kind], _CONTENT))
+        words.append((PLACEHOLDERS[kind], _SLOT))
         weights[PLACEHOLDERS[kind]] = 1.0
         placeholders.add(PLACEHOLDERS[kind])
         at = end
     _words(normalised[at:], words, extra, weights)
+    # A number and the word naming it ("订单号 123…") say which order, not what is wanted:
+    # beside other content they weigh little, so "发票怎么开 订单号 123…" is about the invoice.
+    if any(kind == _CONTENT and word not in placeholders for word, kind in words):
+        for word in placeholders:
+            weights[word] = IDENTIFIER_WEIGHT
 
     features: dict[str, float] = {}
     content: list[str] = []
     run = ""
     for word, kind in [*words, ("", _BREAK)]:
-        if kind != _BREAK and is_cjk(word) and (kind == _CONTENT or STOP_IN_BIGRAMS):
+        # A placeholder was not typed: it ends a run instead of making bigrams.
+        if kind < _BREAK and is_cjk(word) and (kind == _CONTENT or STOP_IN_BIGRAMS):
             run += word
         elif run:
             for i in range(len(run) - 1):
                 gram = run[i:i + 2]
                 features.setdefault("b:" + gram, BIGRAM_WEIGHT * gram_weight(gram))
             run = ""
-        if kind == _CONTENT:
+        if kind in (_CONTENT, _SLOT):
             content.append(word)
     for word in (*content, *extra):
         features["w:" + word] = WORD_WEIGHT * weights[word]
@@ -246,7 +261,7 @@ def analyse(normalised: str, spans: list[tuple[int, int, str]] | None = None) ->
     )
 
 
-_CONTENT, _STOP, _BREAK = 0, 1, 2
+_CONTENT, _STOP, _BREAK, _SLOT = 0, 1, 2, 3
 
 
 def _words(
@@ -264,7 +279,10 @@ def _words(
             weight = word_weight(token)
             for word in canonical(token):
                 words.append((word, _STOP if is_stopword(word) else _CONTENT))
-                weights[word] = max(weights.get(word, 0.0), weight)
+                own = weight
+                if (word != token or token in SYNONYMS) and not is_light(word):
+                    own = max(weight, CLASS_WORD_WEIGHT)
+                weights[word] = max(weights.get(word, 0.0), own)
             for part in subwords(token):
                 for word in canonical(part):
                     if not is_stopword(word):
@@ -426,16 +444,22 @@ class Matcher:
 
     def _best_clause(self, normalised: str) -> list[tuple[float, int]]:
         """Scores of the best-understood clause of a message made of several ("货到哪了 急用"):
-        a clause about something else should not hide the one that asks for something."""
+        a clause about something else should not hide the one that asks for something.
+        A clause that only names a number ("订单号 123…") is the last resort: beside a question
+        it labels the number rather than asks about the order."""
         best: list[tuple[float, int]] = []
+        best_key = (False, 0.0)
         for clause in normalised.split(" "):
             analysis = self._unclip(analyse(clause))
             if not analysis.has_content:
                 continue
             scored = self._score(analysis)
             chosen = self._choose(scored)
-            if chosen is not None and (not best or chosen[0] > best[0][0]):
-                best = scored
+            if chosen is None:
+                continue
+            key = (not analysis.tokens <= _IDENTIFIERS, chosen[0])
+            if not best or key > best_key:
+                best, best_key = scored, key
         return best
 
     def _choose(self, scored: list[tuple[float, int]]) -> tuple[float, int] | None:

@@ -129,7 +129,10 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "补货": "补货 到货通知 进货 上新 restock",
     "缺货": "缺货 没货 卖完 卖完了 售罄 断货 断码 无货 卖光 sold out",
     "海外": "海外 国外 国际 境外 外国 港澳台 香港 澳门 台湾 美国 日本 英国 加拿大 澳大利亚 "
-            "新加坡 马来西亚 韩国 德国 法国 overseas abroad international",
+            "新加坡 马来西亚 韩国 德国 法国 泰国 越南 新西兰 意大利 西班牙 俄罗斯 欧洲 东南亚 "
+            "overseas abroad international singapore malaysia japan korea usa america uk "
+            "britain england canada australia germany france europe taiwan hongkong hk macau "
+            "thailand vietnam",
     "赠品": "赠品 赠送 满赠 送的 小礼品 freebie",
     "礼品": "礼品 礼物 礼盒 gift",
     "包装": "包装 包一下 打包 wrap wrapping",

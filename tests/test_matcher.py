@@ -384,3 +384,38 @@ def test_a_clause_about_something_else_does_not_hide_the_question(matcher):
     assert whole.intent == "logistics"
     result = matcher.match("我的包裹到哪了 在线等 挺急的 老板人呢")
     assert result.outcome == "matched" and result.intent == "logistics"
+
+
+# Generalisation: mechanisms, each checked with phrasings of our own.
+OVERSEAS = {"id": "faq_overseas", "question": "能寄到国外吗", "answer": "可以",
+            "examples": ["发香港吗", "海外能买吗"]}
+SHIP_TIME = {"id": "faq_ship_time", "question": "下单后多久发货", "answer": "48小时内",
+             "examples": ["什么时候发货", "几天能发出"]}
+
+
+@pytest.fixture(scope="module")
+def shop() -> Matcher:
+    return Matcher([*builtin_specs(),
+                    *(IntentSpec.from_dict(d) for d in [*FAQS, OVERSEAS, SHIP_TIME])])
+
+
+def test_an_order_number_beside_a_question_does_not_outweigh_it(matcher):
+    # The number and the word naming it say which order; the question says what is wanted.
+    result = matcher.match("电子发票怎么开 订单号 202611230088")
+    assert result.outcome == "matched" and result.intent == "faq_invoice"
+    assert result.entities.order_numbers == ("202611230088",)
+    # Alone, a clause naming the number is still read.
+    assert matcher.match("SF1234567890123 tracking pls").intent == "logistics"
+
+
+@pytest.mark.parametrize("text", ["人在美国 下单了能发过去吗", "美国能下单发货吗"])
+def test_a_common_word_of_a_shop_class_still_names_the_topic(shop, text):
+    # "美国" is common in general Chinese, but as a destination it is what is asked about.
+    result = shop.match(text)
+    assert result.outcome == "matched" and result.intent == "faq_overseas"
+
+
+@pytest.mark.parametrize("text", ["can you ship to japan", "do you deliver to singapore"])
+def test_english_country_names_are_overseas(shop, text):
+    result = shop.match(text)
+    assert result.outcome == "matched" and result.intent == "faq_overseas"
