@@ -61,12 +61,13 @@ def change_settings(ctx: MessageContext) -> Reply:
 
 
 def answers_consent(ctx: MessageContext) -> bool:
-    """After the welcome's question, a yes, a no or a setting is its answer, whatever else
-    the matcher makes of it ("OK" is also a greeting, "不需要" half a cancellation)."""
+    """After the welcome's question, a bare yes or no is its answer, whatever else the
+    matcher makes of it ("OK" is also a greeting, "不用了" also a cancellation). A setting
+    ("只要重要通知") reaches this handler through the matcher; anything longer is not taken
+    as an answer ("我要取消订单" says 取消 but is not a no to notifications)."""
     words = load_words(ctx.services.config.intents_path).get("push_settings", {})
     text = (ctx.match.normalised if ctx.match else ctx.text.lower()).strip()
-    return (text in words.get("yes", []) or text in words.get("no", [])
-            or any(contains_any(text, words.get(k, [])) for k in ("on", "off", "important")))
+    return text in words.get("yes", []) or text in words.get("no", [])
 
 
 def summary(ctx: MessageContext, prefs: Preferences) -> str:

@@ -102,6 +102,13 @@ def test_consent_is_only_asked_once_and_a_bare_yes_means_nothing_later(chat, see
     assert prefs.get(USER).consent == "given"
 
 
+def test_another_question_after_the_welcome_is_not_taken_as_a_no(chat, seeded_app):
+    prefs = seeded_app.extensions["bot"].prefs
+    chat.event(USER, "subscribe")
+    reply = chat.text(USER, "我要取消订单怎么弄")
+    assert "通知" not in reply and prefs.get(USER).consent == "asked"
+
+
 def test_an_unclear_answer_to_the_consent_question_guesses_neither_way(chat, seeded_app):
     prefs = seeded_app.extensions["bot"].prefs
     chat.event(USER, "subscribe")
