@@ -81,7 +81,7 @@ DEFAULT_MARGIN = 2.0
 PLACEHOLDERS = {ORDER: "订单号", TRACKING: "运单号", PHONE: "手机号"}
 _IDENTIFIERS = frozenset(PLACEHOLDERS.values())
 
-IDENTIFIER_WEIGHT = 0.4   # a number's placeholder (and its label) beside other content
+IDENTIFIER_WEIGHT = 0.2   # a number's placeholder (and its label) beside other content
 # A word of one of the shop's vocabulary classes weighs at least this much, however common it
 # is in general Chinese: "日本" (→ 海外) or "苹果" (→ 生鲜) name what the question is about.
 CLASS_WORD_WEIGHT = 0.6

@@ -38,7 +38,7 @@ _A_NOT_A = re.compile(r"([\u4e00-\u9fff])[不没]\1")
 STOPWORDS = frozenset(
     "的 了 吗 呢 啊 吧 呀 哦 噢 嘛 么 哈 啦 喔 哟 呐 嗯 着 过 得 地 之 "
     "我 你 您 他 她 它 我们 你们 他们 咱 咱们 亲 请 请问 麻烦 一下 下 个 这 这个 那 那个 "
-    "就 也 又 和 跟 与 及 把 给 让 一个 这边 那边 哈哈 哎 唉 诶 "
+    "就 也 又 和 跟 与 及 把 给 让 帮 一个 这边 那边 哈哈 哎 唉 诶 "
     "i me my mine you your yours we our us is am are was were be been the a an to of for "
     "do does did it its this that these those please pls plz and or with at by from "
     "can could would should will shall just so yet still already now also too very really "
@@ -74,7 +74,7 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "下单": "下单 拍 拍下 购买 purchase buy bought",
     "发货": "发货 发 发出 寄出 寄 出库 发件 ship shipped shipping dispatch dispatched",
     "取消": "取消 撤销 撤回 作废 cancel cancelled canceled",
-    "付款": "付款 支付 付钱 付费 给钱 结账 买单 付 pay paid payment",
+    "付款": "付款 支付 付钱 付费 给钱 结账 买单 付 交钱 交款 缴费 交 pay paid payment",
     "待付款": "待付款 待支付 未付款 未支付",
     # after-sales
     "退货": "退货 退 退掉 退回 退回去 退了 return returns returned",
@@ -82,6 +82,9 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "换货": "换货 换 调换 更换 exchange",
     "不对": "不对 不一样 不符 不符合 对不上 wrong",
     "发票": "发票 专票 普票 增值税发票 电子发票 纸质发票 invoice invoices receipt",
+    "抬头": "抬头 发票抬头 公司抬头 单位抬头 个人抬头",
+    "税号": "税号 纳税人识别号 识别号 信用代码",
+    "重新": "重新 重开 再开 重新开",
     "开发票": "开发票 开个发票 开具发票",
     "修改": "修改 更改 改 改一下 改成 更正 change modify",
     "地址": "地址 收货地址 收件地址 address",
@@ -90,7 +93,10 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "优惠券": "优惠券 券 优惠码 折扣码 满减券 代金券 红包 coupon coupons voucher vouchers",
     "积分": "积分 会员积分 points",
     "抵扣": "抵扣 抵现 抵用 抵",
-    "尺码": "尺码 码 码数 码子 尺寸 号码 大小 size sizes",
+    "尺码": "尺码 码 码数 码子 尺寸 号码 大小 多大 大一码 小一码 size sizes xs l xl xxl xxxl",
+    # What a product comes in besides its size: colour, model, style, version.
+    "规格": "规格 型号 款式 版本 配置 颜色 色 白色 黑色 红色 蓝色 绿色 黄色 灰色 粉色 紫色 "
+            "棕色 米色 卡其色 咖啡色 银色 金色 黑 白 红 蓝 绿 灰 color colour model version",
     "衣服": "衣服 服装 裤子 裙子 外套 上衣 衬衫 衬衣 t恤 卫衣 毛衣 针织衫 羽绒服 大衣 风衣 夹克 "
             "西装 连衣裙 半身裙 牛仔裤 短裤 打底裤 背心 内衣 文胸 睡衣 袜子 帽子 围巾 手套 童装 "
             "鞋 鞋子 运动鞋 跑鞋 球鞋 板鞋 帆布鞋 皮鞋 高跟鞋 凉鞋 拖鞋 靴子 clothes shoes",
@@ -119,15 +125,16 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "正品": "正品 真货 正版 行货 真品 genuine authentic original",
     "假货": "假货 假的 仿品 高仿 山寨 盗版 fake",
     "鉴定": "鉴定 验真 鉴别 防伪 防伪码 证书 质检报告 检测报告",
-    "定制": "定制 订制 定做 私人订制 刻字 custom",
-    "降价": "降价 便宜了 变便宜 降了 打折了 价格变了",
-    "价保": "价保 保价 价格保护 差价 退差价 补差价",
+    "定制": "定制 订制 定做 私人订制 刻字 刻 雕刻 刻名字 印字 印名字 custom",
+    "降价": "降价 便宜了 变便宜 降了 打折了 价格变了 活动价 促销价",
+    "价保": "价保 保价 价格保护 差价 退差价 补差价 买贵 买贵了",
     "定金": "定金 订金 deposit",
     "发错": "发错 寄错 送错 错发",
     "少发": "少发 漏发 少 少了 缺 缺了",
     "无理由": "无理由 七天无理由 7天无理由",
     "补货": "补货 到货通知 进货 上新 restock",
-    "缺货": "缺货 没货 卖完 卖完了 售罄 断货 断码 无货 卖光 sold out",
+    "缺货": "缺货 没货 卖完 卖完了 售罄 断货 断码 无货 卖光 有货 现货 库存 有库存 没库存 "
+            "in stock out of stock",
     "海外": "海外 国外 国际 境外 外国 港澳台 香港 澳门 台湾 美国 日本 英国 加拿大 澳大利亚 "
             "新加坡 马来西亚 韩国 德国 法国 泰国 越南 新西兰 意大利 西班牙 俄罗斯 欧洲 东南亚 "
             "overseas abroad international singapore malaysia japan korea usa america uk "
@@ -166,12 +173,12 @@ _SYNONYM_GROUPS: dict[str, str] = {
     # function-ish words worth merging so their variants share one IDF
     "怎么": "怎么 怎样 如何 咋 怎么办 怎么弄 怎么搞 how",
     "可以": "可以 能 能否 可否 行吗 行不 could",
-    "什么时候": "什么时候 啥时候 何时 几时 几点 when",
+    "什么时候": "什么时候 啥时候 何时 几时 几点 哪天 哪一天 什么时间 啥时 when",
     "多久": "多久 多长时间 多长 多少天 几天 要多久",
     # dates and durations rarely decide an intent but are everywhere in orders
     "某天": "今天 明天 昨天 前天 后天 大前天 上周 这周 下周 本周 刚才 刚刚 最近 早上 晚上 "
-            "上午 下午 中午 昨晚 今晚 明晚 今早 昨日 今日 明日 一天 两天 三天 四天 五天 六天 "
-            "好几天 一周 两周 半个月 一个月",
+            "上午 下午 中午 半夜 深夜 凌晨 夜里 昨晚 今晚 明晚 今早 昨日 今日 明日 "
+            "一天 两天 三天 四天 五天 六天 好几天 一周 两周 半个月 一个月",
     "身材": "身材 身高 体重 斤 公斤 kg cm 厘米 胖 瘦 腰围 胸围 肩宽 脚长",
     "支付宝 付款": "支付宝 alipay",
     "微信 付款": "微信支付 wechatpay",

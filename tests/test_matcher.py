@@ -393,10 +393,32 @@ SHIP_TIME = {"id": "faq_ship_time", "question": "下单后多久发货", "answer
              "examples": ["什么时候发货", "几天能发出"]}
 
 
+MORE_FAQS = [
+    {"id": "faq_wrong_item", "question": "发错货了怎么办", "answer": "补发",
+     "examples": ["颜色发错了", "少发了一件"]},
+    {"id": "faq_restock", "question": "缺货的商品什么时候补货", "answer": "一周内",
+     "examples": ["卖完了还会进货吗", "断码了还有吗"]},
+    {"id": "faq_custom", "question": "定制商品多久能做好", "answer": "7天",
+     "examples": ["刻字要等几天", "定做的什么时候好"]},
+    {"id": "faq_price_protect", "question": "买了就降价能补差价吗", "answer": "7天价保",
+     "examples": ["降价了能退差价吗", "价格保护怎么申请"]},
+    {"id": "faq_cancel_order", "question": "怎么取消订单", "answer": "点取消",
+     "examples": ["订单不想要了能取消吗", "下错单了"]},
+    {"id": "faq_invoice_title", "question": "发票抬头开错了能改吗", "answer": "换开",
+     "examples": ["税号填错了怎么办", "重新开发票"]},
+]
+
+
 @pytest.fixture(scope="module")
-def shop() -> Matcher:
+def abroad() -> Matcher:
     return Matcher([*builtin_specs(),
                     *(IntentSpec.from_dict(d) for d in [*FAQS, OVERSEAS, SHIP_TIME])])
+
+
+@pytest.fixture(scope="module")
+def shop() -> Matcher:
+    return Matcher([*builtin_specs(), *(IntentSpec.from_dict(d)
+                                        for d in [*FAQS, OVERSEAS, SHIP_TIME, *MORE_FAQS])])
 
 
 def test_an_order_number_beside_a_question_does_not_outweigh_it(matcher):
@@ -409,13 +431,33 @@ def test_an_order_number_beside_a_question_does_not_outweigh_it(matcher):
 
 
 @pytest.mark.parametrize("text", ["人在美国 下单了能发过去吗", "美国能下单发货吗"])
-def test_a_common_word_of_a_shop_class_still_names_the_topic(shop, text):
+def test_a_common_word_of_a_shop_class_still_names_the_topic(abroad, text):
     # "美国" is common in general Chinese, but as a destination it is what is asked about.
-    result = shop.match(text)
+    result = abroad.match(text)
     assert result.outcome == "matched" and result.intent == "faq_overseas"
 
 
 @pytest.mark.parametrize("text", ["can you ship to japan", "do you deliver to singapore"])
-def test_english_country_names_are_overseas(shop, text):
-    result = shop.match(text)
+def test_english_country_names_are_overseas(abroad, text):
+    result = abroad.match(text)
     assert result.outcome == "matched" and result.intent == "faq_overseas"
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("收到的是白的 我要的是灰色", "faq_wrong_item"),     # colours are one class (规格)
+    ("款式发得不对", "faq_wrong_item"),
+    ("XL什么时候有现货", "faq_restock"),                # 现货/库存 are the stock topic
+    ("还有库存吗", "faq_restock"),
+    ("杯子上刻名字要多久", "faq_custom"),                # engraving is customising
+    ("我买贵了 现在活动价更低", "faq_price_protect"),
+])
+def test_general_shop_vocabulary(shop, text, intent):
+    result = shop.match(text)
+    assert result.outcome == "matched" and result.intent == intent
+
+
+def test_asking_for_help_is_not_a_topic(shop):
+    # "帮我…" is politeness, like "麻烦" and "请": it must not pull towards the intents whose
+    # examples happen to say it ("帮我查一下").
+    result = shop.match("帮我取消这单 202611230088")
+    assert result.outcome == "matched" and result.intent == "faq_cancel_order"
