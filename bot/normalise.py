@@ -64,7 +64,8 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "派送": "派送 配送 送货 派件 投递 派送中 配送中 送达 送货上门",
     "签收": "签收 已签收 代签 代收",
     "哪里": "哪里 哪儿 哪 哪了 where",
-    "到货": "到货 收到货",
+    "到货": "到货",
+    "收到 商品": "收到货",
     "更新": "更新 变化 动静",
     # orders
     "订单": "订单 单子 单 order",
@@ -79,7 +80,9 @@ _SYNONYM_GROUPS: dict[str, str] = {
     # after-sales
     "退货": "退货 退 退掉 退回 退回去 退了 return returns returned",
     "退款": "退款 退钱 返款 钱退 refund refunds refunded",
-    "换货": "换货 换 调换 更换 exchange",
+    # An exchange is one kind of change: "换" alone (换地址, 换个人, 换手机号) is any change.
+    "换货 换": "换货 调换 exchange",
+    "换": "换 更换 换成 换掉",
     "不对": "不对 不一样 不符 不符合 对不上 wrong",
     "发票": "发票 专票 普票 增值税发票 电子发票 纸质发票 invoice invoices receipt",
     "抬头": "抬头 发票抬头 公司抬头 单位抬头 个人抬头",
@@ -408,8 +411,8 @@ def _general_count(word: str) -> int:
 # Canonical words that ask rather than say what about: a query sharing only these with an
 # intent has not matched its topic.
 LIGHT_WORDS = frozenset(
-    "什么 怎么 可以 没有 需要 某天 数字 在 有 是 还 为什么 怎么样 一直 现在 已经 一样 这样 那样 "
-    "好 很 太 都 再 又 会 用 做 弄 搞 说 问 看 下 上 来 去 呢".split()
+    "什么 怎么 可以 没有 需要 某天 数字 多少 在 有 是 还 为什么 怎么样 一直 现在 已经 一样 "
+    "这样 那样 好 很 太 都 再 又 会 用 做 弄 搞 说 问 看 下 上 来 去 呢".split()
 )
 
 

@@ -461,3 +461,31 @@ def test_asking_for_help_is_not_a_topic(shop):
     # examples happen to say it ("帮我查一下").
     result = shop.match("帮我取消这单 202611230088")
     assert result.outcome == "matched" and result.intent == "faq_cancel_order"
+
+
+def test_how_much_asks_rather_than_names_a_topic():
+    # "多少" is a question word like "什么": a product's price ("多少钱") shares it with the
+    # demo shop's "运费多少", which is no reason to answer with the shipping fee.
+    seeded = Matcher([*builtin_specs(), *(IntentSpec.from_dict(d) for d in load_intent_file(
+        ROOT / "intents" / "faq_seed.yaml"))])
+    assert seeded.match("多少钱呀").outcome == "unmatched"
+    assert seeded.match("邮费是多少").intent == "faq_shipping_fee"
+
+
+def test_a_bare_change_is_not_an_exchange(shop):
+    # "换" is any change (换地址, 换抬头, 换个人); only "换货" and its variants are exchanges,
+    # and an exchange is still a change.
+    from bot.normalise import canonical
+    assert canonical("换") == ("换",)
+    assert canonical("换货") == ("换货", "换")
+    result = shop.match("换成公司抬头")
+    assert result.outcome == "matched" and result.intent == "faq_invoice_title"
+
+
+def test_receiving_the_goods_is_not_goods_arriving_in_stock():
+    from bot.normalise import canonical
+    assert canonical("收到货") == ("收到", "商品")
+    restock = IntentSpec.from_dict({"id": "faq_restock", "question": "到货了能通知我吗",
+                                    "examples": ["什么时候补货"], "answer": "会的"})
+    result = Matcher([*builtin_specs(), restock]).match("收到货了 有一件是坏的")
+    assert result.intent != "faq_restock"
