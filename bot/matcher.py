@@ -32,8 +32,9 @@ as that word ("开票" for "开发票"): the common way three-character words ge
 learnt from whatever the intents say instead of listed. And a message whose content words
 are exactly an example's is that example's intent even when they are only question words
 ("在吗" is "亲在吗" without the "亲"). A message of several clauses that matches nothing as a
-whole is answered by its best-understood clause ("货到哪了 急用"). A-not-A questions are read
-as their A before any of this ("包不包邮" → 包邮, see `normalise.tokenise`).
+whole is answered by its best-understood clause ("货到哪了 急用"; a space between English
+words is no clause break). A-not-A questions are read as their A before any of this ("包不包邮"
+→ 包邮, see `normalise.tokenise`).
 
 The blend weights and the threshold were chosen on the dev set plus hand-written queries
 (flat optimum); bench/matcher_eval.py also measures a held-out set nobody tuned on. The index
@@ -44,6 +45,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
@@ -80,6 +82,9 @@ DEFAULT_MARGIN = 2.0
 # A number in the text stands for what it is, so "SF123… 到哪了" reads like "运单号到哪了".
 PLACEHOLDERS = {ORDER: "订单号", TRACKING: "运单号", PHONE: "手机号"}
 _IDENTIFIERS = frozenset(PLACEHOLDERS.values())
+# Where a message breaks into clauses: a space with Chinese on either side. Spaces between
+# English words are word breaks ("hello world" is one clause, not a greeting and a word).
+_CLAUSE_BREAK = re.compile(r"(?<![a-z0-9]) | (?![a-z0-9])")
 
 IDENTIFIER_WEIGHT = 0.2   # a number's placeholder (and its label) beside other content
 # A word of one of the shop's vocabulary classes weighs at least this much, however common it
@@ -256,7 +261,7 @@ def analyse(normalised: str, spans: list[tuple[int, int, str]] | None = None) ->
         features=features,
         compact="".join(parts),
         tokens=frozenset(content),
-        has_content=any(w not in placeholders for w in content),
+        has_content=any(kind == _CONTENT for _, kind in words),
         topical={"w:" + w: weights[w] for w in (*content, *extra) if not is_light(w)},
     )
 
@@ -449,7 +454,7 @@ class Matcher:
         it labels the number rather than asks about the order."""
         best: list[tuple[float, int]] = []
         best_key = (False, 0.0)
-        for clause in normalised.split(" "):
+        for clause in _CLAUSE_BREAK.split(normalised):
             analysis = self._unclip(analyse(clause))
             if not analysis.has_content:
                 continue

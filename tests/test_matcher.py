@@ -489,3 +489,12 @@ def test_receiving_the_goods_is_not_goods_arriving_in_stock():
                                     "examples": ["什么时候补货"], "answer": "会的"})
     result = Matcher([*builtin_specs(), restock]).match("收到货了 有一件是坏的")
     assert result.intent != "faq_restock"
+
+
+def test_english_words_are_one_clause(shop):
+    # A space between English words is a word break, not a new clause: "bot" alone would be
+    # asking for a human.
+    assert shop.match("who is the bot author").outcome == "unmatched"
+    # A labelled number is read with its label, in one clause or two.
+    assert shop.match("运单号SF1234567890123").intent == "logistics"
+    assert shop.match("订单号 202611230088").intent == "order_status"
