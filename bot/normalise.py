@@ -91,6 +91,9 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "开发票": "开发票 开个发票 开具发票",
     "修改": "修改 更改 改 改一下 改成 更正 change modify",
     "地址": "地址 收货地址 收件地址 address",
+    "收货人": "收货人 收件人 联系人",
+    "收到": "收到 到手 拿到",
+    "会员": "会员 vip 会员等级 等级 金卡 银卡 黑卡 钻石会员 member membership",
     "运费": "运费 邮费 快递费 运输费 配送费",
     "包邮": "包邮 免运费 免邮 包运费 free shipping",
     "优惠券": "优惠券 券 优惠码 折扣码 满减券 代金券 红包 coupon coupons voucher vouchers",
@@ -124,7 +127,7 @@ _SYNONYM_GROUPS: dict[str, str] = {
             "牛肉 猪肉 羊肉 鸡肉 鸭肉 牛排 排骨 鸡翅 鸡腿 鸡蛋 鸭蛋 牛奶 酸奶 "
             "青菜 土豆 番茄 西红柿 黄瓜",
     "变质": "变质 烂 烂了 腐烂 臭 臭了 发臭 有异味 死 死了 化冻 解冻 化了 融化 不新鲜 "
-            "发霉 长毛 馊 蔫 发黑 变色",
+            "发霉 长毛 馊 蔫 发黑 变色 异味 有味 味儿 有味儿",
     "正品": "正品 真货 正版 行货 真品 genuine authentic original",
     "假货": "假货 假的 仿品 高仿 山寨 盗版 fake",
     "鉴定": "鉴定 验真 鉴别 防伪 防伪码 证书 质检报告 检测报告",
@@ -143,11 +146,13 @@ _SYNONYM_GROUPS: dict[str, str] = {
             "overseas abroad international singapore malaysia japan korea usa america uk "
             "britain england canada australia germany france europe taiwan hongkong hk macau "
             "thailand vietnam",
-    "赠品": "赠品 赠送 满赠 送的 小礼品 freebie",
+    "赠品": "赠品 赠送 满赠 送的 小礼品 小样 试用装 freebie",
+    "贺卡": "贺卡 卡片 小卡片 祝福卡 留言卡",
+    "价格单": "价格单 价签 吊牌 价格标签 小票 发货单",
     "礼品": "礼品 礼物 礼盒 gift",
     "包装": "包装 包一下 打包 wrap wrapping",
     "账号": "账号 帐号 账户 帐户 会员号 account",
-    "登录": "登录 登陆 登入 登不上 登不进去 login",
+    "登录": "登录 登陆 登入 登不上 登不进去 验证码 密码 login password",
     "绑定": "绑定 绑 改绑 换绑 解绑 bind",
     "手机号": "手机号 手机号码 电话号码 phone",
     "客服": "客服 客服人员 售后客服 service",
@@ -181,12 +186,12 @@ _SYNONYM_GROUPS: dict[str, str] = {
     # dates and durations rarely decide an intent but are everywhere in orders
     "某天": "今天 明天 昨天 前天 后天 大前天 上周 这周 下周 本周 刚才 刚刚 最近 早上 晚上 "
             "上午 下午 中午 半夜 深夜 凌晨 夜里 昨晚 今晚 明晚 今早 昨日 今日 明日 "
-            "一天 两天 三天 四天 五天 六天 好几天 一周 两周 半个月 一个月",
+            "一天 两天 三天 四天 五天 六天 好几天 一整天 整天 一周 两周 半个月 一个月",
     "身材": "身材 身高 体重 斤 公斤 kg cm 厘米 胖 瘦 腰围 胸围 肩宽 脚长",
     "支付宝 付款": "支付宝 alipay",
     "微信 付款": "微信支付 wechatpay",
     "花呗 付款": "花呗",
-    "信用卡 付款": "信用卡",
+    "信用卡 付款": "信用卡 visa mastercard credit",
     "银行卡 付款": "银行卡",
     "没有": "没有 没 木有 还没 还没有",
     "需要": "需要 想要 要 想 want need",

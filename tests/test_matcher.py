@@ -498,3 +498,26 @@ def test_english_words_are_one_clause(shop):
     # A labelled number is read with its label, in one clause or two.
     assert shop.match("运单号SF1234567890123").intent == "logistics"
     assert shop.match("订单号 202611230088").intent == "order_status"
+
+
+ACCOUNT = {"id": "faq_account", "question": "账号登录不上怎么办", "answer": "重置",
+           "examples": ["怎么绑定手机号", "登录不了"]}
+GIFT_WRAP = {"id": "faq_gift_wrap", "question": "可以礼品包装吗", "answer": "可以",
+             "examples": ["有贺卡吗", "不要放价格单"]}
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("验证码一直收不到", "faq_account"),      # "验证码" is cut whole: its "码" is no size
+    ("密码忘了怎么办", "faq_account"),
+    ("能附一张小卡片吗", "faq_gift_wrap"),
+    ("别放吊牌和小票", "faq_gift_wrap"),
+])
+def test_account_and_gift_vocabulary(text, intent):
+    specs = [*builtin_specs(), *(IntentSpec.from_dict(d) for d in [*FAQS, ACCOUNT, GIFT_WRAP])]
+    result = Matcher(specs).match(text)
+    assert result.outcome == "matched" and result.intent == intent
+
+
+def test_words_ending_in_a_size_character_are_cut_whole():
+    for word in ("验证码", "取件码", "付款码", "微信"):
+        assert word in tokenise(f"我的{word}呢"), word
