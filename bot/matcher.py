@@ -95,6 +95,7 @@ BIGRAM_WEIGHT = 0.5
 STOP_IN_BIGRAMS = True    # "发货了" keeps its "货了": function words still shape bigrams
 UNKNOWN_DF = 1.0          # an unseen feature weighs like one only a single intent uses
 QUERY_COVERAGE = 0.5      # share of an example's score from how much of the query it explains
+EXAMPLE_COVERAGE = 1.0 - QUERY_COVERAGE
 # The blend (before rapidfuzz): best example, share of the query the intent's texts cover
 # together, and the same weighted by how typical each word is of the intent.
 EXAMPLE_SHARE = 0.3
@@ -531,11 +532,11 @@ class Matcher:
 
         # Intent-level coverage of the query, from the postings of its informative features.
         acc: dict[int, float] = {}
-        common: list[int] = []
+        common: set[int] = set()
         for fid, weight in query.items():
             posting = self._postings[fid]
             if len(posting) > self._common_cut:
-                common.append(fid)
+                common.add(fid)
                 continue
             get = acc.get
             for i, coef in zip(posting, self._coefs[fid], strict=True):
@@ -564,10 +565,14 @@ class Matcher:
                     low = mask & -mask
                     overlap[low.bit_length() - 1] += weight
                     mask ^= low
-            examples = heapq.nlargest(FUZZY_EXAMPLES, (
-                (_lexical(shared / total, shared / self._ex_weight[start + b]), b)
+            # The closest examples: how much of the query each explains, and how much of
+            # itself is in the query (sorted: cheaper than a heap for a handful of examples).
+            ex_weight = self._ex_weight
+            examples = sorted((
+                (QUERY_COVERAGE * shared / total
+                 + EXAMPLE_COVERAGE * min(shared / ex_weight[start + b], 1.0), b)
                 for b, shared in enumerate(overlap) if shared
-            ))
+            ), reverse=True)[:FUZZY_EXAMPLES]
             if not examples:
                 continue
             fuzzy = max(ratio(analysis.compact, self._ex_compact[start + b])
@@ -590,10 +595,6 @@ def _strings(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     return tuple(str(v).strip() for v in value or () if str(v).strip())
-
-
-def _lexical(query_coverage: float, example_coverage: float) -> float:
-    return QUERY_COVERAGE * query_coverage + (1 - QUERY_COVERAGE) * min(example_coverage, 1.0)
 
 
 def _idf(n: int, df: float) -> float:
