@@ -75,6 +75,7 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "下单": "下单 拍 拍下 购买 purchase buy bought",
     "发货": "发货 发 发出 寄出 寄 出库 发件 ship shipped shipping dispatch dispatched",
     "取消": "取消 撤销 撤回 作废 cancel cancelled canceled",
+    "取消 订单": "撤单 取消订单",
     "付款": "付款 支付 付钱 付费 给钱 结账 买单 付 交钱 交款 缴费 交 pay paid payment",
     "待付款": "待付款 待支付 未付款 未支付",
     # after-sales
@@ -84,7 +85,8 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "换货 换": "换货 调换 exchange",
     "换": "换 更换 换成 换掉",
     "不对": "不对 不一样 不符 不符合 对不上 wrong",
-    "发票": "发票 专票 普票 增值税发票 电子发票 纸质发票 invoice invoices receipt",
+    "发票": "发票 专票 普票 增值税发票 电子发票 纸质发票 专用发票 增值税专用发票 普通发票 "
+            "invoice invoices receipt",
     "抬头": "抬头 发票抬头 公司抬头 单位抬头 个人抬头",
     "税号": "税号 纳税人识别号 识别号 信用代码",
     "重新": "重新 重开 再开 重新开",
@@ -96,7 +98,8 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "会员": "会员 vip 会员等级 等级 金卡 银卡 黑卡 钻石会员 member membership",
     "运费": "运费 邮费 快递费 运输费 配送费",
     "包邮": "包邮 免运费 免邮 包运费 free shipping",
-    "优惠券": "优惠券 券 优惠码 折扣码 满减券 代金券 红包 coupon coupons voucher vouchers",
+    "优惠券": "优惠券 券 优惠码 折扣码 满减券 代金券 红包 优惠 优惠活动 折扣 "
+              "coupon coupons voucher vouchers discount",
     "积分": "积分 会员积分 points",
     "抵扣": "抵扣 抵现 抵用 抵",
     "尺码": "尺码 码 码数 码子 尺寸 号码 大小 多大 大一码 小一码 size sizes xs l xl xxl xxxl",
@@ -142,7 +145,8 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "缺货": "缺货 没货 卖完 卖完了 售罄 断货 断码 无货 卖光 有货 现货 库存 有库存 没库存 "
             "in stock out of stock",
     "海外": "海外 国外 国际 境外 外国 港澳台 香港 澳门 台湾 美国 日本 英国 加拿大 澳大利亚 "
-            "新加坡 马来西亚 韩国 德国 法国 泰国 越南 新西兰 意大利 西班牙 俄罗斯 欧洲 东南亚 "
+            "新加坡 马来西亚 韩国 德国 法国 澳洲 欧美 日韩 北美 泰国 越南 新西兰 意大利 西班牙 "
+            "俄罗斯 欧洲 东南亚 "
             "overseas abroad international singapore malaysia japan korea usa america uk "
             "britain england canada australia germany france europe taiwan hongkong hk macau "
             "thailand vietnam",

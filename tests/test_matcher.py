@@ -521,3 +521,22 @@ def test_account_and_gift_vocabulary(text, intent):
 def test_words_ending_in_a_size_character_are_cut_whole():
     for word in ("验证码", "取件码", "付款码", "微信"):
         assert word in tokenise(f"我的{word}呢"), word
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("能寄去澳洲吗", "faq_overseas"),
+    ("开张增值税专用发票", "faq_invoice"),
+    ("撤单怎么操作", "faq_cancel_order"),
+])
+def test_more_shop_vocabulary(text, intent):
+    specs = [*builtin_specs(),
+             *(IntentSpec.from_dict(d) for d in [*FAQS, OVERSEAS, SHIP_TIME, *MORE_FAQS])]
+    result = Matcher(specs).match(text)
+    assert result.outcome == "matched" and result.intent == intent
+
+
+def test_a_discount_is_a_coupon_question():
+    coupon = IntentSpec.from_dict({"id": "faq_coupon", "question": "优惠券怎么用",
+                                   "examples": ["券在哪里领", "满减怎么用"], "answer": "结算页"})
+    result = Matcher([*builtin_specs(), coupon]).match("现在有什么优惠吗")
+    assert result.outcome == "matched" and result.intent == "faq_coupon"
