@@ -72,6 +72,15 @@ def app(make_app):
 
 
 @pytest.fixture
+def seeded_app(make_app):
+    """The app with the demo shop's intents (built-ins and the sample FAQ) seeded, so chat
+    messages reach the intent handlers."""
+    app = make_app()
+    app.extensions["bot"].intents.seed_defaults()
+    return app
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

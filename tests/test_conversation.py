@@ -14,13 +14,6 @@ USER = "oConversation000000000000001"
 
 
 @pytest.fixture
-def seeded_app(make_app):
-    app = make_app()
-    app.extensions["bot"].intents.seed_defaults()
-    return app
-
-
-@pytest.fixture
 def chat(seeded_app, clock):
     return simulator_for(seeded_app, clock)
 

@@ -44,7 +44,7 @@ def test_my_order_without_number_answers_the_only_one(orders, order_chat):
 
 
 def test_several_active_orders_are_listed_and_a_number_picks_one(orders, order_chat,
-                                                                   order_app):
+                                                                   seeded_app):
     orders.apply_payload(shipped("100001", tracking_no="SF0000000000011"))
     orders.apply_payload(event("100002", "processing", hours=-1, openid=ALICE))
     orders.apply_payload(event("100003", "delivered", hours=-0.5, openid=ALICE))  # not active
@@ -55,7 +55,7 @@ def test_several_active_orders_are_listed_and_a_number_picks_one(orders, order_c
     assert "100002" in lines[0] and "100001" in lines[1]      # newest first
     picked = order_chat.text(ALICE, "2")
     assert "100001" in picked and "已发货" in picked
-    state = order_app.extensions["bot"].dialogue.load(ALICE)
+    state = seeded_app.extensions["bot"].dialogue.load(ALICE)
     assert state.pending is None and state.data["order_id"] == "100001"
     # "它到哪了" now means that order.
     where = order_chat.text(ALICE, "它到哪了")
@@ -79,14 +79,14 @@ def test_out_of_range_choice_asks_again(orders, order_chat):
 
 
 def test_no_orders_asks_for_the_number_and_reads_the_next_message(orders, order_chat,
-                                                                    order_app):
+                                                                    seeded_app):
     ask = order_chat.text(BOB, "查订单")
     assert "请发订单号" in ask
-    assert order_app.extensions["bot"].dialogue.load(BOB).pending == "order_status"
+    assert seeded_app.extensions["bot"].dialogue.load(BOB).pending == "order_status"
     orders.apply_payload(shipped("123456", openid=BOB))
     answer = order_chat.text(BOB, "123456")
     assert "123456" in answer and "已发货" in answer
-    assert order_app.extensions["bot"].dialogue.load(BOB).pending is None
+    assert seeded_app.extensions["bot"].dialogue.load(BOB).pending is None
 
 
 def test_a_reply_without_a_number_to_the_question_says_what_a_number_looks_like(order_chat):
@@ -217,10 +217,10 @@ def test_a_passed_eta_is_not_presented_as_upcoming(orders, order_chat):
     assert "\n预计送达" not in logistics
 
 
-def test_every_carrier_the_matcher_knows_has_a_name(order_app, orders, order_chat):
+def test_every_carrier_the_matcher_knows_has_a_name(seeded_app, orders, order_chat):
     from bot.entities import _CARRIER_NAMES
 
-    replies = order_app.extensions["bot"].replies
+    replies = seeded_app.extensions["bot"].replies
     for lang in ("zh-CN", "en"):
         missing = [code for code in _CARRIER_NAMES
                    if f"carrier_{code}" not in replies.templates[lang]]
@@ -321,7 +321,7 @@ def test_phone_only_order_is_bound_after_the_last_four_digits(orders, order_chat
     assert "后四位" not in order_chat.text(EVE, "123456")
 
 
-def test_wrong_digits_hide_the_order_like_an_unknown_one(orders, order_chat, order_app):
+def test_wrong_digits_hide_the_order_like_an_unknown_one(orders, order_chat, seeded_app):
     orders.apply_payload(event("654321", "paid", phone="13800005678"))
     unknown = order_chat.text(EVE, "999999")
     order_chat.text(BOB, "654321")
@@ -330,7 +330,7 @@ def test_wrong_digits_hide_the_order_like_an_unknown_one(orders, order_chat, ord
     assert orders.get("654321").openid == ""
     # Asked once only: the same number again is "not found", not another question.
     assert order_chat.text(BOB, "654321") == wrong
-    assert order_app.extensions["bot"].dialogue.load(BOB).pending is None
+    assert seeded_app.extensions["bot"].dialogue.load(BOB).pending is None
 
 
 @pytest.mark.parametrize("hesitation", ["我找一下", "稍等", "不记得了"])
@@ -346,7 +346,7 @@ def test_a_reply_without_digits_is_asked_once_more_and_not_counted(orders, order
 
 
 def test_no_digits_twice_drops_the_question_without_locking_out(orders, order_chat, r,
-                                                                  order_app):
+                                                                  seeded_app):
     orders.apply_payload(event("654323", "in_transit", hours=-1, phone="13800005678"))
     order_chat.text(BOB, "654323")
     order_chat.text(BOB, "我找一下")
@@ -402,7 +402,7 @@ def test_asking_for_the_digits_counts_toward_the_throttle(orders, order_chat):
     assert "查询太频繁" in order_chat.text(EVE, "订单 800005")
 
 
-def test_repeated_misses_are_throttled(orders, order_chat, clock, order_app):
+def test_repeated_misses_are_throttled(orders, order_chat, clock, seeded_app):
     orders.apply_payload(shipped("202611240001", openid=EVE))
     for n in range(5):
         assert "没有查到" in order_chat.text(EVE, f"订单 70000{n}")
@@ -413,8 +413,8 @@ def test_repeated_misses_are_throttled(orders, order_chat, clock, order_app):
     assert "没有查到" in order_chat.text(BOB, "订单 700001")
     assert "已发货" in order_chat.text(EVE, "我的订单")
     clock.advance(601)
-    later = simulator_for(order_app, clock)
-    order_app.extensions["bot"].redis.delete(f"orders:miss:{EVE}")   # Redis' TTL, not ours
+    later = simulator_for(seeded_app, clock)
+    seeded_app.extensions["bot"].redis.delete(f"orders:miss:{EVE}")   # Redis' TTL, not ours
     assert "已发货" in later.text(EVE, "订单 202611240001")
 
 
@@ -452,10 +452,10 @@ def test_order_api_unreachable_is_not_a_crash(make_app, clock):
 
 # Demo data and time wording ------------------------------------------------------------------
 
-def test_demo_orders_are_idempotent_and_cover_the_cases(order_app, order_chat, r):
+def test_demo_orders_are_idempotent_and_cover_the_cases(seeded_app, order_chat, r):
     from bot.demo_orders import PHONE_ONLY_ORDER, seed_demo_orders
 
-    orders = order_app.extensions["bot"].orders
+    orders = seeded_app.extensions["bot"].orders
     ids = seed_demo_orders(orders, DEMO_OPENID)
     length = r.xlen("orders:changes")
     assert seed_demo_orders(orders, DEMO_OPENID) == ids and r.xlen("orders:changes") == length
@@ -465,10 +465,10 @@ def test_demo_orders_are_idempotent_and_cover_the_cases(order_app, order_chat, r
     assert "回复序号" in order_chat.text(DEMO_OPENID, "我的订单怎么样了")
 
 
-def test_demo_orders_are_seeded_afresh_after_a_restart(order_app, clock, r):
+def test_demo_orders_are_seeded_afresh_after_a_restart(seeded_app, clock, r):
     from bot.demo_orders import PHONE_ONLY_ORDER, seed_demo_orders
 
-    orders = order_app.extensions["bot"].orders
+    orders = seeded_app.extensions["bot"].orders
     seed_demo_orders(orders, DEMO_OPENID)
     first = orders.get("202611240001")
     assert orders.access.verify(DEMO_OPENID, PHONE_ONLY_ORDER, "5678").kind == "own"
@@ -478,15 +478,15 @@ def test_demo_orders_are_seeded_afresh_after_a_restart(order_app, clock, r):
     assert again.eta > first.eta and again.occurred_at > first.occurred_at
     # Replaced, not merged: the old run's tracking points are gone and its ETA is ahead.
     assert len(again.tracking) == len(first.tracking)
-    wording = OrderWording(order_app.extensions["bot"].replies, "zh-CN", clock.now(),
+    wording = OrderWording(seeded_app.extensions["bot"].replies, "zh-CN", clock.now(),
                            "Asia/Shanghai")
     assert "明天下午 15:00" in wording.status_answer(again)
     # The phone-only order can be claimed again.
     assert orders.get(PHONE_ONLY_ORDER).openid == ""
 
 
-def test_relative_times(order_app):
-    text = order_app.extensions["bot"].replies.text
+def test_relative_times(seeded_app):
+    text = seeded_app.extensions["bot"].replies.text
 
     def words(iso: str, lang: str = "zh-CN") -> str:
         return describe(iso, START, "Asia/Shanghai", lambda name, **kw: text(name, lang, **kw))

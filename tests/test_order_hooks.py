@@ -37,8 +37,8 @@ def test_bad_signature_is_401_and_nothing_is_stored(hook, r, signature):
     assert r.keys("orders:*") == []
 
 
-def test_signature_over_other_bytes_or_secret_is_401(order_app, r):
-    client = order_app.test_client()
+def test_signature_over_other_bytes_or_secret_is_401(seeded_app, r):
+    client = seeded_app.test_client()
     assert post_signed(client, body(), secret="not-the-secret").status_code == 401
     raw = json.dumps(body()).encode()
     from bot.order_hooks import sign
@@ -128,14 +128,14 @@ def test_redis_down_is_503_so_the_shop_retries_and_nothing_is_lost(make_app, r):
     assert healthy.extensions["bot"].orders.get("202611240001").status == "shipped"
 
 
-def test_every_acknowledged_event_is_stored(order_app, r):
+def test_every_acknowledged_event_is_stored(seeded_app, r):
     """Many events at once through the endpoint: each 200 is in the record and the stream."""
     from concurrent.futures import ThreadPoolExecutor
 
     bodies = [body(order_id=f"5{i:05d}", hours=i % 7) for i in range(60)]
 
     def send(payload):
-        return post_signed(order_app.test_client(), payload).status_code
+        return post_signed(seeded_app.test_client(), payload).status_code
 
     with ThreadPoolExecutor(6) as pool:
         statuses = list(pool.map(send, bodies))

@@ -14,7 +14,7 @@ ALICE, BOB = "oAlice000000000000000000001", "oBob00000000000000000000001"
 
 
 @pytest.fixture
-def page(order_app, orders):
+def page(seeded_app, orders):
     orders.apply_payload(event(
         "202611240001", "in_transit", hours=-1, openid=ALICE, phone="13812345678",
         address="浙江省杭州市西湖区文三路100号", carrier="SF", tracking_no="SF1402938475610",
@@ -22,7 +22,7 @@ def page(order_app, orders):
         tracking=[point(-20, "昆明", "已揽收"), point(-1, "杭州", "<script>alert(1)</script>")],
     ))
     orders.apply_payload(event("202611240002", "paid", openid=BOB))
-    client = order_app.test_client()
+    client = seeded_app.test_client()
 
     def get(token: str):
         return client.get(f"/track/{token}")
@@ -81,7 +81,7 @@ def test_token_expires(page, orders, clock):
     assert page(token).status_code == 404
 
 
-def test_token_is_bound_to_its_order_and_customer(page, orders, order_app):
+def test_token_is_bound_to_its_order_and_customer(page, orders, seeded_app):
     # A token for Bob's order made out to Alice does not open it.
     assert page(token_of(orders, "202611240002", ALICE)).status_code == 404
     # Swapping the order id inside a token breaks its signature.
@@ -90,7 +90,7 @@ def test_token_is_bound_to_its_order_and_customer(page, orders, order_app):
     forged = ".".join([other.rsplit(".", 2)[0], *token.rsplit(".", 2)[1:]])
     assert page(forged).status_code == 404
     # A token signed with another secret is refused.
-    stranger = TrackingLinks("another-secret", order_app.extensions["bot"].clock, "http://x")
+    stranger = TrackingLinks("another-secret", seeded_app.extensions["bot"].clock, "http://x")
     assert page(stranger.token("202611240001", ALICE, "zh-CN")).status_code == 404
     # The order moves to another customer: Alice's old link stops working.
     orders.apply_payload(event("202611240001", "in_transit", hours=0, openid=BOB))
@@ -106,44 +106,44 @@ def test_token_does_not_carry_the_openid(page, orders):
     assert ALICE not in json.dumps(readable) and ALICE not in token
 
 
-def test_items_are_joined_in_the_page_language(order_app, orders):
+def test_items_are_joined_in_the_page_language(seeded_app, orders):
     orders.apply_payload(event("202611240004", "paid", openid=ALICE,
                                items=[{"name": "Grapes", "quantity": 2},
                                       {"name": "Apples", "quantity": 1}]))
-    client = order_app.test_client()
+    client = seeded_app.test_client()
     en = client.get(f"/track/{token_of(orders, '202611240004', lang='en')}")
     assert "Grapes × 2, Apples × 1" in en.get_data(as_text=True)
     zh = client.get(f"/track/{token_of(orders, '202611240004')}")
     assert "Grapes × 2、Apples × 1" in zh.get_data(as_text=True)
 
 
-def test_page_never_shows_a_passed_time_as_expected(order_app, orders):
+def test_page_never_shows_a_passed_time_as_expected(seeded_app, orders):
     orders.apply_payload(event("202611240005", "exception", hours=-1, openid=ALICE,
                                carrier="SF", tracking_no="SF0000000000005", eta=at(-3),
                                exception={"reason": "地址不详"}))
     orders.apply_payload(event("202611240006", "in_transit", hours=-1, openid=ALICE,
                                carrier="SF", tracking_no="SF0000000000006", eta=at(-3)))
-    client = order_app.test_client()
+    client = seeded_app.test_client()
     problem = client.get(f"/track/{token_of(orders, '202611240005')}").get_data(as_text=True)
     assert "确认后通知您" in problem and "07:00" not in problem
     late = client.get(f"/track/{token_of(orders, '202611240006')}").get_data(as_text=True)
     assert "原预计送达" in late and "今天上午 07:00(已有延误)" in late
 
 
-def test_page_masks_a_latin_address_house_number(order_app, orders):
+def test_page_masks_a_latin_address_house_number(seeded_app, orders):
     orders.apply_payload(event("202611240007", "paid", openid=ALICE,
                                address="1428 Elm Street, Springwood, OH 43001"))
-    html = order_app.test_client().get(
+    html = seeded_app.test_client().get(
         f"/track/{token_of(orders, '202611240007')}").get_data(as_text=True)
     assert "Springwood" in html and "1428" not in html and "43001" not in html
 
 
-def test_link_in_chat_opens_the_page(order_app, orders, order_chat):
+def test_link_in_chat_opens_the_page(seeded_app, orders, order_chat):
     orders.apply_payload(event("202611240003", "shipped", openid=ALICE, carrier="ZTO",
                                tracking_no="78312345678901"))
     answer = order_chat.text(ALICE, "物流")
     token = re.search(r"/track/(\S+)", answer).group(1)
-    resp = order_app.test_client().get(f"/track/{token}")
+    resp = seeded_app.test_client().get(f"/track/{token}")
     assert resp.status_code == 200 and "78312345678901" in resp.get_data(as_text=True)
 
 
