@@ -1,4 +1,4 @@
-"""`python -m bot worker`: Dramatiq worker processes for late replies, pushes and scans."""
+"""`python -m bot worker`: Dramatiq worker processes for late replies and user info."""
 
 from __future__ import annotations
 
