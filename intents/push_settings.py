@@ -73,10 +73,12 @@ def answers_consent(ctx: MessageContext) -> bool:
 def summary(ctx: MessageContext, prefs: Preferences) -> str:
     if not prefs.may_push:
         return ctx.text_of("push_summary_off")
-    level = ctx.text_of("push_level_important" if prefs.level == IMPORTANT else "push_level_all")
+    if prefs.level == IMPORTANT:
+        # In-transit updates are not important ones: the logistics switch does not apply.
+        return ctx.text_of("push_summary_important")
     logistics = ctx.text_of("push_logistics_included" if prefs.logistics
                             else "push_logistics_excluded")
-    return ctx.text_of("push_summary_on", level=level, logistics=logistics)
+    return ctx.text_of("push_summary_on", logistics=logistics)
 
 
 HANDLERS = [

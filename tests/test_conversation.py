@@ -53,8 +53,12 @@ def test_push_settings_by_chat(chat, seeded_app):
     prefs = seeded_app.extensions["bot"].prefs
     assert "已关闭物流推送" in chat.text(USER, "关闭物流推送")
     assert prefs.get(USER).logistics is False and prefs.get(USER).notify is True
-    chat.text(USER, "只要重要通知")
+    reply = chat.text(USER, "只要重要通知")
     assert prefs.get(USER).level == "important"
+    # In-transit updates are not important ones, so the summary does not offer them.
+    assert "只接收重要订单通知" in reply and "物流进度" not in reply
+    current = chat.text(USER, "通知设置")
+    assert current.count("当前") == 1 and "只接收重要订单通知" in current
     chat.text(USER, "关闭所有通知")
     assert prefs.get(USER).notify is False
     reply = chat.text(USER, "重新开启通知")
