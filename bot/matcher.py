@@ -50,6 +50,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
@@ -60,6 +61,7 @@ from bot.entities import ORDER, PHONE, TRACKING, Entities, extract_entities, sca
 from bot.normalise import (
     SYNONYMS,
     canonical,
+    dictionary_version,
     ensure_domain_dictionary,
     gram_weight,
     is_cjk,
@@ -116,6 +118,9 @@ FUZZY_EXAMPLES = 2        # closest examples per shortlisted intent compared wit
 # are long and their weight small); they are added back for the shortlisted intents.
 COMMON_SHARE = 0.05
 COMMON_MIN = 200
+# Texts whose entities and analysis each Matcher keeps (least recently used go first):
+# customers send the same few messages ("你好", "转人工") over and over.
+ANALYSIS_CACHE = 1024
 
 
 @dataclass(frozen=True)
@@ -396,6 +401,17 @@ class Matcher:
                 feature_shares[at] = UNION_SHARE + TYPICAL_SHARE * share
         self._coefs = shares
         self._masks = masks
+        self._common_cut = max(COMMON_MIN, int(COMMON_SHARE * n))
+        # The postings walked per query (not the common ones) again as lists of shared int and
+        # float objects: iterating them creates no objects, unlike the arrays. Coefficients
+        # take few distinct values, so interning them keeps this small.
+        ints = list(range(n))
+        floats: dict[float, float] = {}
+        self._walk: list[tuple[list[int], list[float]] | None] = [
+            ([ints[i] for i in posting], [floats.setdefault(c, c) for c in feature_coefs])
+            if len(posting) <= self._common_cut else None
+            for posting, feature_coefs in zip(postings, shares, strict=True)
+        ]
         self._ex_weight = array("d")
         begin = 0
         for end in ex_ends:
@@ -403,7 +419,6 @@ class Matcher:
                 flat_weights[k] * idf[flat_fids[k]] for k in range(begin, end)
             ))
             begin = end
-        self._common_cut = max(COMMON_MIN, int(COMMON_SHARE * n))
         self._exact: dict[str, set[int]] = {}
         for index, at in question_word_examples:
             self._exact.setdefault(self._ex_compact[at], set()).add(index)
@@ -416,12 +431,13 @@ class Matcher:
         # A clipping two words share is no reading of either.
         self._clipped = {short: word for short, word in clipped.items()
                          if word and "w:" + short not in vocab}
+        self._understand = _understanding(self._clipped, vocab)
+        self._understood_version = dictionary_version()
 
     def match(self, text: str) -> MatchResult:
         """Score `text` against every intent; see the module docstring for how."""
         normalised = normalise(text)
-        entities, spans = scan(normalised)
-        analysis = self._unclip(analyse(normalised, spans))
+        entities, analysis = self._understood(normalised)
         scored = self._score(analysis) if analysis.has_content else []
         if " " in normalised and self._choose(scored) is None:
             scored = self._best_clause(normalised) or scored
@@ -456,7 +472,7 @@ class Matcher:
         best: list[tuple[float, int]] = []
         best_key = (False, 0.0)
         for clause in _CLAUSE_BREAK.split(normalised):
-            analysis = self._unclip(analyse(clause))
+            analysis = self._understood(clause)[1]
             if not analysis.has_content:
                 continue
             scored = self._score(analysis)
@@ -489,41 +505,32 @@ class Matcher:
         ]
         return min(rivals)[1] if rivals else None
 
-    def _unclip(self, analysis: _Analysis) -> _Analysis:
-        """Read clipped words no intent has as the full word an intent has ("开票" → 开发票)."""
-        swaps = {
-            feature[2:]: self._clipped[feature[2:]] for feature in analysis.features
-            if feature.startswith("w:") and feature[2:] in self._clipped
-            and feature not in self._vocab
-        }
-        if not swaps:
-            return analysis
-        features, topical = dict(analysis.features), dict(analysis.topical)
-        compact = analysis.compact
-        for short, word in swaps.items():
-            weight = features.pop("w:" + short)
-            features.pop("b:" + short, None)   # the clipped bigram is no evidence either way
-            features["w:" + word] = max(features.get("w:" + word, 0.0), weight)
-            if "w:" + short in topical:
-                topical["w:" + word] = topical.pop("w:" + short)
-            compact = compact.replace(short, word)
-        return replace(analysis, features=features, topical=topical, compact=compact,
-                       tokens=frozenset(swaps.get(t, t) for t in analysis.tokens))
+    def _understood(self, normalised: str) -> tuple[Entities, _Analysis]:
+        """Entities and (unclipped) analysis of normalised text, cached per Matcher; the cache
+        is emptied when jieba's dictionary has changed since it was filled."""
+        version = dictionary_version()
+        if version != self._understood_version:
+            self._understand.cache_clear()
+            self._understood_version = version
+        return self._understand(normalised)
 
     def _score(self, analysis: _Analysis) -> list[tuple[float, int]]:
         """(score, intent index) of the shortlisted intents, best first."""
         query: dict[int, float] = {}
         topical: dict[int, float] = {}
         total = 0.0
+        vocab_get = self._vocab.get
+        idf = self._idf
+        query_topical = analysis.topical
         for feature, weight in analysis.features.items():
-            fid = self._vocab.get(feature)
+            fid = vocab_get(feature)
             if fid is None:
                 total += weight * self._idf_unknown
             else:
-                query[fid] = weight * self._idf[fid]
-                total += query[fid]
-                if feature in analysis.topical:
-                    topical[fid] = analysis.topical[feature]
+                query[fid] = part = weight * idf[fid]
+                total += part
+                if feature in query_topical:
+                    topical[fid] = query_topical[feature]
         # Intents with an example of only the question words this message has, if it has
         # nothing else to go on.
         exact = self._exact.get(analysis.compact, ()) if not topical else ()
@@ -533,50 +540,71 @@ class Matcher:
         # Intent-level coverage of the query, from the postings of its informative features.
         acc: dict[int, float] = {}
         common: set[int] = set()
+        walk = self._walk
         for fid, weight in query.items():
-            posting = self._postings[fid]
-            if len(posting) > self._common_cut:
+            entry = walk[fid]
+            if entry is None:
                 common.add(fid)
                 continue
             get = acc.get
-            for i, coef in zip(posting, self._coefs[fid], strict=True):
+            for i, coef in zip(entry[0], entry[1], strict=True):
                 acc[i] = get(i, 0.0) + weight * coef
         if not acc:
             return []
         shortlist = heapq.nlargest(SHORTLIST_INTENTS, acc.items(), key=itemgetter(1))
 
+        # Per query feature, what the loop over the shortlist needs of it, looked up once.
+        postings, coefs, masks = self._postings, self._coefs, self._masks
+        # (Bisecting a list is cheaper than an array: no int objects are made.)
+        features = [
+            (weight, walk[fid][0] if walk[fid] is not None else postings[fid],
+             len(postings[fid]), fid in common, coefs[fid], masks[fid], topical.get(fid, 0.0))
+            for fid, weight in query.items()
+        ]
+        ex_start = self._ex_start
+        ex_weight = self._ex_weight
+        ex_compact = self._ex_compact
+        compact = analysis.compact
         scored: list[tuple[float, int]] = []
         for i, intent_part in shortlist:
             # Which of the intent's texts share each query feature, and the common features
             # skipped above, found by bisecting the (intent-ordered) postings.
-            start = self._ex_start[i]
-            overlap = [0.0] * (self._ex_start[i + 1] - start)
+            start = ex_start[i]
+            overlap = [0.0] * (ex_start[i + 1] - start)
             evidence = 0.0
-            for fid, weight in query.items():
-                posting = self._postings[fid]
+            for weight, posting, size, is_common, feature_coefs, feature_masks, topic in features:
                 at = bisect_left(posting, i)
-                if at == len(posting) or posting[at] != i:
+                if at == size or posting[at] != i:
                     continue
-                if fid in common:
-                    intent_part += weight * self._coefs[fid][at]
-                evidence += topical.get(fid, 0.0)
-                mask = self._masks[fid][at]
-                while mask:
-                    low = mask & -mask
-                    overlap[low.bit_length() - 1] += weight
-                    mask ^= low
+                if is_common:
+                    intent_part += weight * feature_coefs[at]
+                evidence += topic
+                mask = feature_masks[at]
+                if mask < _SMALL_MASKS:
+                    for b in _BITS[mask]:
+                        overlap[b] += weight
+                else:
+                    while mask:
+                        low = mask & -mask
+                        overlap[low.bit_length() - 1] += weight
+                        mask ^= low
             # The closest examples: how much of the query each explains, and how much of
             # itself is in the query (sorted: cheaper than a heap for a handful of examples).
-            ex_weight = self._ex_weight
-            examples = sorted((
-                (QUERY_COVERAGE * shared / total
-                 + EXAMPLE_COVERAGE * min(shared / ex_weight[start + b], 1.0), b)
-                for b, shared in enumerate(overlap) if shared
-            ), reverse=True)[:FUZZY_EXAMPLES]
+            examples = []
+            for b, shared in enumerate(overlap):
+                if shared:
+                    own = shared / ex_weight[start + b]
+                    examples.append((QUERY_COVERAGE * shared / total
+                                     + EXAMPLE_COVERAGE * (1.0 if own > 1.0 else own), b))
             if not examples:
                 continue
-            fuzzy = max(ratio(analysis.compact, self._ex_compact[start + b])
-                        for _, b in examples) / 100.0
+            examples.sort(reverse=True)
+            fuzzy = ratio(compact, ex_compact[start + examples[0][1]])
+            for _, b in examples[1:FUZZY_EXAMPLES]:
+                other = ratio(compact, ex_compact[start + b])
+                if other > fuzzy:
+                    fuzzy = other
+            fuzzy /= 100.0
             base = EXAMPLE_SHARE * examples[0][0] + intent_part / total
             # Matching only through question words ("在干嘛呢" ~ "订单卡在…什么情况") is not
             # matching a topic, however complete the coverage.
@@ -589,6 +617,47 @@ class Matcher:
                 scored.append((100.0 * (min(score, 100.0) / 100.0) ** SCORE_CURVE, i))
         scored.sort(reverse=True)
         return scored
+
+
+# The bit positions of each small mask of an intent's texts, lowest first.
+_SMALL_MASKS = 1 << 10
+_BITS = tuple(
+    tuple(b for b in range(_SMALL_MASKS.bit_length()) if mask >> b & 1)
+    for mask in range(_SMALL_MASKS)
+)
+
+
+def _unclip(analysis: _Analysis, clipped: dict[str, str], vocab: dict[str, int]) -> _Analysis:
+    """Read clipped words no intent has as the full word an intent has ("开票" → 开发票)."""
+    swaps = {
+        feature[2:]: clipped[feature[2:]] for feature in analysis.features
+        if feature.startswith("w:") and feature[2:] in clipped and feature not in vocab
+    }
+    if not swaps:
+        return analysis
+    features, topical = dict(analysis.features), dict(analysis.topical)
+    compact = analysis.compact
+    for short, word in swaps.items():
+        weight = features.pop("w:" + short)
+        features.pop("b:" + short, None)   # the clipped bigram is no evidence either way
+        features["w:" + word] = max(features.get("w:" + word, 0.0), weight)
+        if "w:" + short in topical:
+            topical["w:" + word] = topical.pop("w:" + short)
+        compact = compact.replace(short, word)
+    return replace(analysis, features=features, topical=topical, compact=compact,
+                   tokens=frozenset(swaps.get(t, t) for t in analysis.tokens))
+
+
+def _understanding(
+    clipped: dict[str, str], vocab: dict[str, int]
+) -> Any:
+    """A bounded cache of normalised text -> (entities, unclipped analysis) for one index
+    (a closure over the index's tables, not the Matcher: no reference cycle)."""
+    @lru_cache(maxsize=ANALYSIS_CACHE)
+    def understand(normalised: str) -> tuple[Entities, _Analysis]:
+        entities, spans = scan(normalised)
+        return entities, _unclip(analyse(normalised, spans), clipped, vocab)
+    return understand
 
 
 def _strings(value: Any) -> tuple[str, ...]:

@@ -220,6 +220,9 @@ _dictionary_lock = threading.Lock()
 _added_words: set[str] = set()
 _merchant_words: set[str] = set()   # added by use_merchant_words, removable
 _dictionary_ready = False
+# Bumped whenever jieba's dictionary changes after loading (a merchant word added or removed):
+# whatever was cached from how text was cut before is stale from then on.
+_dictionary_version = 0
 
 
 def normalise(text: str) -> str:
@@ -285,7 +288,7 @@ def use_merchant_words(words: Iterable[str]) -> None:
     """Make the merchant's own terms (product names, brands) exactly `words`: new ones are cut
     whole from now on, ones no longer in use go back to how jieba cut them before."""
     ensure_domain_dictionary()
-    global _merchant_words
+    global _merchant_words, _dictionary_version
     wanted = {w for w in (normalise(word).replace(" ", "") for word in words) if len(w) > 1}
     with _dictionary_lock:
         for word in sorted(wanted - _merchant_words):
@@ -295,6 +298,7 @@ def use_merchant_words(words: Iterable[str]) -> None:
             _domain_words.add(word)
             _merchant_words.add(word)
             _forget_weights(word)
+            _dictionary_version += 1
         for word in sorted(_merchant_words - wanted):
             original = _original_counts.pop(word, None)
             if original:
@@ -305,6 +309,12 @@ def use_merchant_words(words: Iterable[str]) -> None:
             _domain_words.discard(word)
             _merchant_words.discard(word)
             _forget_weights(word)
+            _dictionary_version += 1
+
+
+def dictionary_version() -> int:
+    """Changes whenever the words jieba cuts whole change (see `use_merchant_words`)."""
+    return _dictionary_version
 
 
 def merchant_words() -> frozenset[str]:

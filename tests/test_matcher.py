@@ -540,3 +540,25 @@ def test_a_discount_is_a_coupon_question():
                                    "examples": ["券在哪里领", "满减怎么用"], "answer": "结算页"})
     result = Matcher([*builtin_specs(), coupon]).match("现在有什么优惠吗")
     assert result.outcome == "matched" and result.intent == "faq_coupon"
+
+
+def test_the_analysis_cache_is_bounded_and_follows_the_dictionary():
+    from bot.matcher import ANALYSIS_CACHE
+
+    stock = {"id": "faq_stock", "question": "还有货吗",
+             "examples": ["什么时候补货", "卖完了还会再进货吗", "有现货吗"], "answer": "有的"}
+    query = "人工泪液还有货吗"
+    without = Matcher([*builtin_specs(), IntentSpec.from_dict(stock)])
+    for n in range(ANALYSIS_CACHE + 50):
+        without.match(f"第{n}个问题")
+    assert without._understand.cache_info().currsize == ANALYSIS_CACHE
+    before = without.match(query)
+    assert without.match(query) == before
+    # Another build cuts "人工泪液" whole from now on: what was cached from the old cut goes.
+    Matcher([*builtin_specs(), IntentSpec.from_dict({**stock, "terms": ["人工泪液"]})])
+    after = without.match(query)
+    assert after != before
+    assert without._understand.cache_info().currsize == 1
+    without._understand.cache_clear()
+    assert without.match(query) == after
+    Matcher(builtin_specs())
