@@ -539,47 +539,54 @@ class Matcher:
 
         # Intent-level coverage of the query, from the postings of its informative features.
         acc: dict[int, float] = {}
-        common: set[int] = set()
         walk = self._walk
         for fid, weight in query.items():
             entry = walk[fid]
             if entry is None:
-                common.add(fid)
-                continue
+                continue   # a common feature: added back for the shortlisted intents below
             get = acc.get
             for i, coef in zip(entry[0], entry[1], strict=True):
                 acc[i] = get(i, 0.0) + weight * coef
         if not acc:
             return []
-        shortlist = heapq.nlargest(SHORTLIST_INTENTS, acc.items(), key=itemgetter(1))
-
-        # Per query feature, what the loop over the shortlist needs of it, looked up once.
-        postings, coefs, masks = self._postings, self._coefs, self._masks
-        # (Bisecting a list is cheaper than an array: no int objects are made.)
-        features = [
-            (weight, walk[fid][0] if walk[fid] is not None else postings[fid],
-             len(postings[fid]), fid in common, coefs[fid], masks[fid], topical.get(fid, 0.0))
-            for fid, weight in query.items()
-        ]
+        # The same as heapq.nlargest (ties keep the order of acc); a C sort is quicker for the
+        # few intents most queries touch.
+        if len(acc) <= 256:
+            shortlist = sorted(acc.items(), key=itemgetter(1), reverse=True)[:SHORTLIST_INTENTS]
+        else:
+            shortlist = heapq.nlargest(SHORTLIST_INTENTS, acc.items(), key=itemgetter(1))
+        # In intent order (the order they are scored in does not matter: `scored` is sorted),
+        # so each posting is bisected from where the previous intent was found.
+        shortlist.sort()
+        ids = [i for i, _ in shortlist]
+        parts = [part for _, part in shortlist]
+        evidences = [0.0] * len(ids)
         ex_start = self._ex_start
-        ex_weight = self._ex_weight
-        ex_compact = self._ex_compact
-        compact = analysis.compact
-        scored: list[tuple[float, int]] = []
-        for i, intent_part in shortlist:
-            # Which of the intent's texts share each query feature, and the common features
-            # skipped above, found by bisecting the (intent-ordered) postings.
-            start = ex_start[i]
-            overlap = [0.0] * (ex_start[i + 1] - start)
-            evidence = 0.0
-            for weight, posting, size, is_common, feature_coefs, feature_masks, topic in features:
-                at = bisect_left(posting, i)
-                if at == size or posting[at] != i:
+        overlaps = [[0.0] * (ex_start[i + 1] - ex_start[i]) for i in ids]
+
+        # Which of the intents' texts share each query feature, and the common features
+        # skipped above, found by bisecting the (intent-ordered) postings. Features in query
+        # order, as before: every intent's sums add up in the same order.
+        postings, coefs, masks = self._postings, self._coefs, self._masks
+        for fid, weight in query.items():
+            entry = walk[fid]
+            # (Bisecting a list is cheaper than an array: no int objects are made.)
+            posting = entry[0] if entry is not None else postings[fid]
+            size = len(posting)
+            feature_masks = masks[fid]
+            topic = topical.get(fid, 0.0)
+            at = 0
+            for k, i in enumerate(ids):
+                at = bisect_left(posting, i, at)
+                if at == size:
+                    break
+                if posting[at] != i:
                     continue
-                if is_common:
-                    intent_part += weight * feature_coefs[at]
-                evidence += topic
+                if entry is None:
+                    parts[k] += weight * coefs[fid][at]
+                evidences[k] += topic
                 mask = feature_masks[at]
+                overlap = overlaps[k]
                 if mask < _SMALL_MASKS:
                     for b in _BITS[mask]:
                         overlap[b] += weight
@@ -588,6 +595,13 @@ class Matcher:
                         low = mask & -mask
                         overlap[low.bit_length() - 1] += weight
                         mask ^= low
+
+        ex_weight = self._ex_weight
+        ex_compact = self._ex_compact
+        compact = analysis.compact
+        scored: list[tuple[float, int]] = []
+        for i, intent_part, evidence, overlap in zip(ids, parts, evidences, overlaps, strict=True):
+            start = ex_start[i]
             # The closest examples: how much of the query each explains, and how much of
             # itself is in the query (sorted: cheaper than a heap for a handful of examples).
             examples = []
