@@ -120,7 +120,7 @@ COMMON_SHARE = 0.05
 COMMON_MIN = 200
 # Texts whose entities and analysis each Matcher keeps (least recently used go first):
 # customers send the same few messages ("你好", "转人工") over and over.
-ANALYSIS_CACHE = 1024
+ANALYSIS_CACHE = 256
 
 
 @dataclass(frozen=True)
@@ -402,14 +402,9 @@ class Matcher:
         self._coefs = shares
         self._masks = masks
         self._common_cut = max(COMMON_MIN, int(COMMON_SHARE * n))
-        # The postings walked per query (not the common ones) again as lists of shared int and
-        # float objects: iterating them creates no objects, unlike the arrays. Coefficients
-        # take few distinct values, so interning them keeps this small.
-        ints = list(range(n))
-        floats: dict[float, float] = {}
-        self._walk: list[tuple[list[int], list[float]] | None] = [
-            ([ints[i] for i in posting], [floats.setdefault(c, c) for c in feature_coefs])
-            if len(posting) <= self._common_cut else None
+        # Per feature, its (posting, coefficients) if it is walked per query, None if common.
+        self._walk: list[tuple[array, array] | None] = [
+            (posting, feature_coefs) if len(posting) <= self._common_cut else None
             for posting, feature_coefs in zip(postings, shares, strict=True)
         ]
         self._ex_weight = array("d")
@@ -570,8 +565,7 @@ class Matcher:
         postings, coefs, masks = self._postings, self._coefs, self._masks
         for fid, weight in query.items():
             entry = walk[fid]
-            # (Bisecting a list is cheaper than an array: no int objects are made.)
-            posting = entry[0] if entry is not None else postings[fid]
+            posting = postings[fid]
             size = len(posting)
             feature_masks = masks[fid]
             topic = topical.get(fid, 0.0)
