@@ -71,9 +71,8 @@ def route(ctx: MessageContext) -> Reply | None:
             return _run_intent(ctx, options[choice - 1])
 
     if state.pending:
-        handler = services.handlers.get(state.pending)
-        if handler is not None and not _moved_on(ctx, handler):
-            return handler.handle(ctx)
+        if pending is not None and not _moved_on(ctx, pending):
+            return pending.handle(ctx)
         state.resolve()
 
     if match.outcome == "matched":
@@ -101,14 +100,13 @@ def route(ctx: MessageContext) -> Reply | None:
 def _moved_on(ctx: MessageContext, handler: Handler) -> bool:
     """The message changes the subject instead of answering the pending question: it carries
     nothing that could be the answer, and the matcher placed it (over the intent's own
-    threshold, however far over) with an intent another handler answers."""
+    threshold, however far over) with an intent another handler answers. (A handler that
+    recognises its own answers has already been offered the message.)"""
     match = ctx.match
     entities = match.entities
     pending = handler.name
-    if handler.answers is not None:
-        if handler.answers(ctx):
-            return False
-    elif (entities.order_numbers or entities.tracking_numbers or entities.phones
+    if handler.answers is None and (
+            entities.order_numbers or entities.tracking_numbers or entities.phones
             or entities.choice is not None or _ANSWER_DIGITS.search(match.normalised)):
         return False
     if match.outcome == "matched":
