@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -45,14 +46,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def make_requests(path: Path, count: int, first_msg_id: int = 10**12) -> None:
-    """Pre-sign and encrypt `count` distinct messages from many users, as WeChat would."""
+def text_message(openid: str, msg_id: int, now: int) -> str:
+    """One of the benchmark's customer questions."""
+    return text_xml(openid, "gh_bench", random.choice(QUERIES), msg_id, now)
+
+
+def make_requests(path: Path, count: int, first_msg_id: int = 10**12,
+                  message: Callable[[str, int, int], str] = text_message) -> None:
+    """Pre-sign and encrypt `count` distinct messages (`message(openid, msg_id, now)`) from
+    many users, as WeChat would."""
     crypto = WeChatCrypto(TOKEN, AES_KEY, APPID)
     now = int(time.time())
     with path.open("w") as out:
         for i in range(count):
             openid = f"oBench{i % 1000:04d}"
-            xml = text_xml(openid, "gh_bench", random.choice(QUERIES), first_msg_id + i, now)
+            xml = message(openid, first_msg_id + i, now)
             ts, nonce = str(now), str(random.randint(10**8, 10**9))
             doc = xmltodict.parse(crypto.encrypt_message(xml, nonce, ts))["xml"]
             query = urlencode({"timestamp": ts, "nonce": nonce, "encrypt_type": "aes",

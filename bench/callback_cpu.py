@@ -35,18 +35,16 @@ from bot.fake_wechat import FakeWeChatServer  # noqa: E402
 from bot.simulator import event_xml  # noqa: E402
 
 
-def requests_of(count: int, first_msg_id: int, clicks: bool = False) -> list[tuple[str, bytes]]:
+def unknown_click(openid: str, msg_id: int, now: int) -> str:
+    """A menu click no handler claims: the bot's path without matcher or handler."""
+    return event_xml(openid, "gh_bench", "CLICK", f"NO_SUCH_KEY_{msg_id}", now)
+
+
+def requests_of(count: int, first_msg_id: int,
+                message: Callable[[str, int, int], str] = callback_bench.text_message,
+                ) -> list[tuple[str, bytes]]:
     path = Path(tempfile.mkdtemp()) / "requests.tsv"
-    if clicks:
-        original = callback_bench.text_xml
-        callback_bench.text_xml = lambda openid, account, _text, msg_id, now: event_xml(
-            openid, account, "CLICK", f"NO_SUCH_KEY_{msg_id}", now)
-        try:
-            callback_bench.make_requests(path, count, first_msg_id)
-        finally:
-            callback_bench.text_xml = original
-    else:
-        callback_bench.make_requests(path, count, first_msg_id)
+    callback_bench.make_requests(path, count, first_msg_id, message)
     lines = [line.rstrip("\n").split("\t") for line in path.open(encoding="utf-8")]
     return [(target, body.encode()) for target, body in lines]
 
@@ -94,7 +92,7 @@ def main() -> int:
 
         bare_us = cpu_per_request(bare, requests_of(args.requests, 10**12))
         bot_us = cpu_per_request(bot, requests_of(args.requests, 2 * 10**12))
-        click_us = cpu_per_request(bot, requests_of(args.requests, 3 * 10**12, clicks=True))
+        click_us = cpu_per_request(bot, requests_of(args.requests, 3 * 10**12, unknown_click))
     finally:
         client.flushdb()
         fake.stop()
