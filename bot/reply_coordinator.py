@@ -215,7 +215,7 @@ class Leases:
 
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
-        self.active: set[str] = set()
+        self._active: set[str] = set()
         self._lock = threading.Lock()
         self._pid = 0
 
@@ -226,14 +226,14 @@ class Leases:
     def hold(self, key: str) -> None:
         """Keep renewing `key`'s lease (taken already) until `release`."""
         with self._lock:
-            self.active.add(key)
+            self._active.add(key)
             if self._pid != os.getpid():
                 self._pid = os.getpid()
                 threading.Thread(target=self._renew_forever, daemon=True, name="leases").start()
 
     def release(self, key: str) -> None:
         with self._lock:
-            self.active.discard(key)
+            self._active.discard(key)
 
     def _renew_forever(self) -> None:
         while True:
@@ -242,7 +242,7 @@ class Leases:
 
     def renew(self) -> None:
         with self._lock:
-            keys = list(self.active)
+            keys = list(self._active)
         if not keys:
             return
         try:
