@@ -34,32 +34,40 @@ MERGED = "merged"        # an older event: only its tracking points or status hi
 STALE = "stale"          # an older event that brought nothing new
 DUPLICATE = "duplicate"  # this event_id was applied before
 
-# ARGV[1]: the change as JSON (see OrderStore.apply). Returns {outcome, old_status, status}.
+# ARGV (positional, so the script decodes no JSON but the tracking points): see
+# OrderStore.apply.
+# Returns {outcome, old_status, status}.
 _APPLY = """
 local order_key, event_key, stream_key = KEYS[1], KEYS[2], KEYS[3]
-local e = cjson.decode(ARGV[1])
-local p = e.prefix
-if e.event_id ~= '' then
-  if not redis.call('SET', event_key, e.applied_at, 'NX', 'EX', e.event_ttl) then
-    local status = redis.call('HGET', order_key, 'status') or ''
-    return {'duplicate', status, status}
+local order_id, event_id, event_ttl, occurred_at, applied_at, score, source, maxlen,
+      max_points, status, eta, exception_reason, exception_new_eta = unpack(ARGV, 1, 13)
+max_points = tonumber(max_points)
+local FILL = {'openid', 'phone', 'carrier', 'tracking_no', 'address', 'amount', 'items'}
+local fill = {}
+for i, name in ipairs(FILL) do fill[name] = ARGV[13 + i] end
+local p = '__PREFIX__'
+if event_id ~= '' then
+  if not redis.call('SET', event_key, applied_at, 'NX', 'EX', event_ttl) then
+    local stored = redis.call('HGET', order_key, 'status') or ''
+    return {'duplicate', stored, stored}
   end
 end
 local cur = redis.call('HMGET', order_key, 'status', 'occurred_at', 'openid', 'phone',
-                       'tracking_no', 'tracking', 'history')
+                       'tracking_no', 'tracking', 'history', 'eta', 'exception_reason',
+                       'exception_new_eta')
 local known = cur[1] and cur[1] ~= ''
 local old_status = cur[1] or ''
 local RANK = __RANKS__
-local function rank(status) return RANK[status] or -1 end
+local function rank(s) return RANK[s] or -1 end
 local stored_at = cur[2] or ''
 local newer
-if not known or e.occurred_at ~= stored_at then
-  newer = (not known) or e.occurred_at > stored_at
-elseif e.occurred_at == '' then
+if not known or occurred_at ~= stored_at then
+  newer = (not known) or occurred_at > stored_at
+elseif occurred_at == '' then
   newer = true   -- two answers of the shop's API: the later fetch is its current state
 else
   -- The same moment: the status further along wins, so a tie never rolls the order back.
-  newer = rank(e.set.status) >= rank(old_status)
+  newer = rank(status) >= rank(old_status)
 end
 
 local function decode(raw)
@@ -81,40 +89,43 @@ end
 
 -- Tracking points: union, deduplicated by time + description, oldest first, capped.
 local function point_key(x) return x.time .. '\\n' .. x.description end
-local tracking = decode(cur[6])
-local seen = {}
-for _, x in ipairs(tracking) do seen[point_key(x)] = true end
 local points_added = 0
-for _, x in ipairs(e.tracking) do
-  local k = point_key(x)
-  if not seen[k] then
-    seen[k] = true
-    tracking[#tracking + 1] = x
-    points_added = points_added + 1
+local tracking
+if ARGV[21] ~= '' then
+  tracking = decode(cur[6])
+  local seen = {}
+  for _, x in ipairs(tracking) do seen[point_key(x)] = true end
+  for _, x in ipairs(decode(ARGV[21])) do
+    local k = point_key(x)
+    if not seen[k] then
+      seen[k] = true
+      tracking[#tracking + 1] = x
+      points_added = points_added + 1
+    end
   end
-end
-if points_added > 0 then
-  sort_by_time(tracking, point_key)
-  while #tracking > e.max_points do table.remove(tracking, 1) end
+  if points_added > 0 then
+    sort_by_time(tracking, point_key)
+    while #tracking > max_points do table.remove(tracking, 1) end
+  end
 end
 
 -- Status history: a newer event adds its status when it changes; an older one fills a gap.
 -- Changes of the same moment are listed in lifecycle order.
 local function status_key(x) return rank(x.status) end
-local history = decode(cur[7])
-local status = e.set.status
-local at = e.occurred_at ~= '' and e.occurred_at or e.applied_at
 local history_added = 0
+local history
 if newer then
   if status ~= old_status then history_added = 1 end
 else
+  history = decode(cur[7])
   history_added = 1
   for _, h in ipairs(history) do
     if h.status == status then history_added = 0 end
   end
 end
 if history_added > 0 then
-  history[#history + 1] = {status = status, time = at}
+  history = history or decode(cur[7])
+  history[#history + 1] = {status = status, time = occurred_at ~= '' and occurred_at or applied_at}
   sort_by_time(history, status_key)
 end
 
@@ -122,7 +133,7 @@ if not newer and points_added == 0 and history_added == 0 then
   return {'stale', old_status, old_status}
 end
 
-local args = {'updated_at', e.applied_at}
+local args = {'updated_at', applied_at}
 if points_added > 0 then
   args[#args + 1] = 'tracking'; args[#args + 1] = encode(tracking)
 end
@@ -130,54 +141,61 @@ if history_added > 0 then
   args[#args + 1] = 'history'; args[#args + 1] = encode(history)
 end
 if not known then
-  args[#args + 1] = 'created_at'; args[#args + 1] = e.applied_at
+  args[#args + 1] = 'created_at'; args[#args + 1] = applied_at
 end
 local openid = cur[3] or ''
+local now_eta, now_reason, now_new_eta = cur[8] or '', cur[9] or '', cur[10] or ''
+local now_status = old_status
 if newer then
-  for k, v in pairs(e.set) do args[#args + 1] = k; args[#args + 1] = v end
-  for k, v in pairs(e.fill) do
-    if v ~= '' then args[#args + 1] = k; args[#args + 1] = v end
+  local set = {status = status, occurred_at = occurred_at, eta = eta,
+               exception_reason = exception_reason, exception_new_eta = exception_new_eta,
+               source = source}
+  for k, v in pairs(set) do args[#args + 1] = k; args[#args + 1] = v end
+  now_status, now_eta, now_reason, now_new_eta = status, eta, exception_reason,
+                                                 exception_new_eta
+  for _, k in ipairs(FILL) do
+    if fill[k] ~= '' then args[#args + 1] = k; args[#args + 1] = fill[k] end
   end
   -- The shop may move an order to another customer, phone or waybill: re-index it.
   local old_phone, old_tracking = cur[4] or '', cur[5] or ''
-  if e.fill.openid ~= '' then
-    if openid ~= '' and openid ~= e.fill.openid then
-      redis.call('ZREM', p .. 'openid:' .. openid, e.order_id)
+  if fill.openid ~= '' then
+    if openid ~= '' and openid ~= fill.openid then
+      redis.call('ZREM', p .. 'openid:' .. openid, order_id)
     end
-    openid = e.fill.openid
+    openid = fill.openid
   end
-  if e.fill.phone ~= '' and old_phone ~= '' and old_phone ~= e.fill.phone then
-    redis.call('ZREM', p .. 'phone:' .. old_phone, e.order_id)
+  if fill.phone ~= '' and old_phone ~= '' and old_phone ~= fill.phone then
+    redis.call('ZREM', p .. 'phone:' .. old_phone, order_id)
   end
-  if e.fill.tracking_no ~= '' and old_tracking ~= '' and old_tracking ~= e.fill.tracking_no
-     and redis.call('GET', p .. 'tracking:' .. old_tracking) == e.order_id then
+  if fill.tracking_no ~= '' and old_tracking ~= '' and old_tracking ~= fill.tracking_no
+     and redis.call('GET', p .. 'tracking:' .. old_tracking) == order_id then
     redis.call('DEL', p .. 'tracking:' .. old_tracking)
   end
   if openid ~= '' then
-    redis.call('ZADD', p .. 'openid:' .. openid, 'GT', e.score, e.order_id)
+    redis.call('ZADD', p .. 'openid:' .. openid, 'GT', score, order_id)
   end
-  local phone = e.fill.phone ~= '' and e.fill.phone or old_phone
+  local phone = fill.phone ~= '' and fill.phone or old_phone
   if phone ~= '' then
-    redis.call('ZADD', p .. 'phone:' .. phone, 'GT', e.score, e.order_id)
+    redis.call('ZADD', p .. 'phone:' .. phone, 'GT', score, order_id)
   end
-  if e.fill.tracking_no ~= '' then
-    redis.call('SET', p .. 'tracking:' .. e.fill.tracking_no, e.order_id)
+  -- An unchanged waybill is written again only if its index entry went missing.
+  if fill.tracking_no ~= '' and (fill.tracking_no ~= old_tracking
+     or redis.call('EXISTS', p .. 'tracking:' .. fill.tracking_no) == 0) then
+    redis.call('SET', p .. 'tracking:' .. fill.tracking_no, order_id)
   end
 end
 redis.call('HSET', order_key, unpack(args))
 
-local now = redis.call('HMGET', order_key, 'status', 'eta', 'exception_reason',
-                       'exception_new_eta')
-redis.call('XADD', stream_key, 'MAXLEN', '~', e.maxlen, '*',
-  'event_id', e.event_id, 'order_id', e.order_id, 'openid', openid,
-  'old_status', old_status, 'new_status', now[1] or '',
-  'occurred_at', e.occurred_at, 'applied_at', e.applied_at,
-  'eta', now[2] or '', 'exception_reason', now[3] or '', 'exception_new_eta', now[4] or '',
-  'stale', newer and '0' or '1', 'tracking_added', tostring(points_added), 'source', e.source)
-return {newer and 'applied' or 'merged', old_status, now[1] or ''}
+redis.call('XADD', stream_key, 'MAXLEN', '~', maxlen, '*',
+  'event_id', event_id, 'order_id', order_id, 'openid', openid,
+  'old_status', old_status, 'new_status', now_status,
+  'occurred_at', occurred_at, 'applied_at', applied_at,
+  'eta', now_eta, 'exception_reason', now_reason, 'exception_new_eta', now_new_eta,
+  'stale', newer and '0' or '1', 'tracking_added', tostring(points_added), 'source', source)
+return {newer and 'applied' or 'merged', old_status, now_status}
 """
 
-_APPLY = _APPLY.replace("__RANKS__", "{" + ", ".join(
+_APPLY = _APPLY.replace("__PREFIX__", PREFIX).replace("__RANKS__", "{" + ", ".join(
     f"{status} = {rank}" for status, rank in LIFECYCLE_RANK.items()) + "}")
 
 # KEYS[1] order hash; ARGV: prefix, openid, the phone it was verified against, now (ISO),
@@ -239,43 +257,20 @@ class OrderStore:
         `occurred_at` "" (an API answer) loses to any event the shop sent."""
         applied_iso = iso_from_timestamp(applied_at)
         when = timestamp_of(occurred_at) if occurred_at else applied_at
-        change = {
-            "prefix": PREFIX,
-            "order_id": order.order_id,
-            "event_id": event_id,
-            "event_ttl": str(self.event_ttl),
-            "occurred_at": occurred_at,
-            "applied_at": applied_iso,
-            "score": str(int(when * 1000)),
-            "source": source,
-            "maxlen": str(self.stream_maxlen),
-            "max_points": MAX_POINTS,
-            "set": {
-                "status": order.status,
-                "occurred_at": occurred_at,
-                "eta": order.eta,
-                "exception_reason": order.exception_reason,
-                "exception_new_eta": order.exception_new_eta,
-                "source": source,
-            },
-            "fill": {
-                "openid": order.openid,
-                "phone": order.phone,
-                "carrier": order.carrier,
-                "tracking_no": order.tracking_no,
-                "address": order.address,
-                "amount": order.amount,
-                "items": json.dumps(
-                    [{"name": i.name, "quantity": i.quantity, "category": i.category}
-                     for i in order.items], ensure_ascii=False) if order.items else "",
-            },
-            "tracking": [{"time": p.time, "location": p.location, "description": p.description}
-                         for p in order.tracking],
-        }
+        items = json.dumps(
+            [{"name": i.name, "quantity": i.quantity, "category": i.category}
+             for i in order.items], ensure_ascii=False) if order.items else ""
+        tracking = json.dumps(
+            [{"time": p.time, "location": p.location, "description": p.description}
+             for p in order.tracking], ensure_ascii=False) if order.tracking else ""
+        args = [order.order_id, event_id, self.event_ttl, occurred_at, applied_iso,
+                int(when * 1000), source, self.stream_maxlen, MAX_POINTS,
+                order.status, order.eta, order.exception_reason, order.exception_new_eta,
+                # the fields an event fills in only when it carries them (script's FILL)
+                order.openid, order.phone, order.carrier, order.tracking_no, order.address,
+                order.amount, items, tracking]
         keys = [order_key(order.order_id), f"{PREFIX}event:{event_id}", STREAM]
-        outcome, old_status, status = self._apply(
-            keys=keys, args=[json.dumps(change, ensure_ascii=False)]
-        )
+        outcome, old_status, status = self._apply(keys=keys, args=args)
         return ApplyResult(outcome, old_status, status)
 
     def get(self, order_id: str) -> Order | None:
