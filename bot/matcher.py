@@ -65,6 +65,7 @@ from bot.normalise import (
     ensure_domain_dictionary,
     gram_weight,
     is_cjk,
+    is_domain_word,
     is_light,
     is_stopword,
     normalise,
@@ -107,6 +108,13 @@ FUZZY_SHARE = 0.1        # of the final score, from the rapidfuzz ratio
 QUESTION_VOTES = 2        # the question counts as two examples when judging typicality
 MIN_EVIDENCE = 0.25       # general-language weight of topic words the intent must share
 KEYWORD_BONUS = 8.0       # raw points for an intent whose keyword is in the message
+# Content the shop knows nothing of: topic words (general-language weight at least
+# UNEXPLAINED_MIN_WEIGHT) that no intent has and that are not shop vocabulary ("征信", "装修",
+# "python"). When they outweigh UNEXPLAINED_RATIO times an intent's evidence, the message is
+# about something else that happens to share a word with the intent ("信用卡逾期影响征信吗" is
+# not about paying by card): the intent's score shrinks in proportion.
+UNEXPLAINED_MIN_WEIGHT = 0.5
+UNEXPLAINED_RATIO = 1.5
 # Raw blend scores of good paraphrases sit around 35-70; a power curve maps the raw score that
 # best separates answerable from off-topic queries (33) to 50, so the default threshold reads
 # as "half sure" and merchants' per-intent thresholds have room on both sides.
@@ -218,6 +226,7 @@ class _Analysis:
     tokens: frozenset[str]        # canonical content words, for keywords
     has_content: bool             # any content word besides number placeholders
     topical: dict[str, float]     # "w:" features of topic words -> general-language weight
+    unexplained: float = 0.0      # weight of topic words no intent has (see _unexplained)
 
 
 def analyse(normalised: str, spans: list[tuple[int, int, str]] | None = None) -> _Analysis:
@@ -435,7 +444,7 @@ class Matcher:
         entities, analysis = self._understood(normalised)
         scored = self._score(analysis) if analysis.has_content else []
         if " " in normalised and self._choose(scored) is None:
-            scored = self._best_clause(normalised) or scored
+            scored = self._best_clause(normalised, analysis.unexplained) or scored
         candidates = tuple((self._ids[i], round(s, 1)) for s, i in scored[:3])
         outcome, intent, options = "unmatched", None, ()
         best = scored[0][0] if scored else 0.0
@@ -459,17 +468,21 @@ class Matcher:
             options=options,
         )
 
-    def _best_clause(self, normalised: str) -> list[tuple[float, int]]:
+    def _best_clause(self, normalised: str, unexplained: float) -> list[tuple[float, int]]:
         """Scores of the best-understood clause of a message made of several ("货到哪了 急用"):
         a clause about something else should not hide the one that asks for something.
         A clause that only names a number ("订单号 123…") is the last resort: beside a question
-        it labels the number rather than asks about the order."""
+        it labels the number rather than asks about the order. What the whole message says
+        that the shop knows nothing of (`unexplained`) still counts against each clause:
+        "装修太吵了 烦死了" is not about the shop because its last clause could be."""
         best: list[tuple[float, int]] = []
         best_key = (False, 0.0)
         for clause in _CLAUSE_BREAK.split(normalised):
             analysis = self._understood(clause)[1]
             if not analysis.has_content:
                 continue
+            if unexplained > analysis.unexplained:
+                analysis = replace(analysis, unexplained=unexplained)
             scored = self._score(analysis)
             chosen = self._choose(scored)
             if chosen is None:
@@ -618,6 +631,8 @@ class Matcher:
             # matching a topic, however complete the coverage.
             if i not in exact:
                 base *= min(1.0, evidence / MIN_EVIDENCE)
+                if analysis.unexplained > UNEXPLAINED_RATIO * evidence:
+                    base *= UNEXPLAINED_RATIO * evidence / analysis.unexplained
             score = 100.0 * ((1 - FUZZY_SHARE) * base + FUZZY_SHARE * fuzzy)
             if any(kw <= analysis.tokens for kw in self._keywords[i]):
                 score += KEYWORD_BONUS
@@ -664,8 +679,22 @@ def _understanding(
     @lru_cache(maxsize=ANALYSIS_CACHE)
     def understand(normalised: str) -> tuple[Entities, _Analysis]:
         entities, spans = scan(normalised)
-        return entities, _unclip(analyse(normalised, spans), clipped, vocab)
+        analysis = _unclip(analyse(normalised, spans), clipped, vocab)
+        unexplained = _unexplained(analysis, vocab)
+        if unexplained:
+            analysis = replace(analysis, unexplained=unexplained)
+        return entities, analysis
     return understand
+
+
+def _unexplained(analysis: _Analysis, vocab: dict[str, int]) -> float:
+    """Weight of the message's topic words that no intent has and the shop's vocabulary does
+    not know either: what the message is about if not about the shop."""
+    return sum(
+        weight for feature, weight in analysis.topical.items()
+        if weight >= UNEXPLAINED_MIN_WEIGHT and feature not in vocab
+        and not is_domain_word(feature[2:])
+    )
 
 
 def _strings(value: Any) -> tuple[str, ...]:

@@ -73,16 +73,18 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "查询": "查询 查 查下 查一下 查查 查看 看看 看一下 瞧瞧 check track",
     "商品": "商品 东西 货 宝贝 产品 货品 item items product products goods",
     "下单": "下单 拍 拍下 购买 purchase buy bought",
-    "发货": "发货 发 发出 寄出 寄 出库 发件 ship shipped shipping dispatch dispatched",
-    "取消": "取消 撤销 撤回 作废 cancel cancelled canceled",
+    "发货": "发货 发 发出 发走 寄出 寄 出库 发件 ship shipped dispatch dispatched sent send",
+    "发货 运费": "shipping postage",
+    "取消": "取消 撤销 撤回 撤掉 作废 cancel cancelled canceled",
     "取消 订单": "撤单 取消订单",
-    "付款": "付款 支付 付钱 付费 给钱 结账 买单 付 交钱 交款 缴费 交 pay paid payment",
+    "付款": "付款 支付 付钱 付费 给钱 结账 买单 付 交钱 交款 缴费 交 现金 pay paid payment "
+            "cash",
     "待付款": "待付款 待支付 未付款 未支付",
     # after-sales
     "退货": "退货 退 退掉 退回 退回去 退了 return returns returned",
     "退款": "退款 退钱 返款 钱退 refund refunds refunded",
     # An exchange is one kind of change: "换" alone (换地址, 换个人, 换手机号) is any change.
-    "换货 换": "换货 调换 exchange",
+    "换货 换": "换货 调换 exchange swap",
     "换": "换 更换 换成 换掉",
     "不对": "不对 不一样 不符 不符合 对不上 wrong",
     "发票": "发票 专票 普票 增值税发票 电子发票 纸质发票 专用发票 增值税专用发票 普通发票 "
@@ -97,7 +99,7 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "收到": "收到 到手 拿到",
     "会员": "会员 vip 会员等级 等级 金卡 银卡 黑卡 钻石会员 member membership",
     "运费": "运费 邮费 快递费 运输费 配送费",
-    "包邮": "包邮 免运费 免邮 包运费 free shipping",
+    "包邮": "包邮 免运费 免邮 包运费 freeshipping",
     "优惠券": "优惠券 券 优惠码 折扣码 满减券 代金券 红包 优惠 优惠活动 折扣 "
               "coupon coupons voucher vouchers discount",
     "积分": "积分 会员积分 points",
@@ -108,8 +110,9 @@ _SYNONYM_GROUPS: dict[str, str] = {
             "棕色 米色 卡其色 咖啡色 银色 金色 黑 白 红 蓝 绿 灰 color colour model version",
     "衣服": "衣服 服装 裤子 裙子 外套 上衣 衬衫 衬衣 t恤 卫衣 毛衣 针织衫 羽绒服 大衣 风衣 夹克 "
             "西装 连衣裙 半身裙 牛仔裤 短裤 打底裤 背心 内衣 文胸 睡衣 袜子 帽子 围巾 手套 童装 "
-            "鞋 鞋子 运动鞋 跑鞋 球鞋 板鞋 帆布鞋 皮鞋 高跟鞋 凉鞋 拖鞋 靴子 clothes shoes",
-    "保修": "保修 质保 维修 修 修理 保固 warranty repair",
+            "鞋 鞋子 运动鞋 跑鞋 球鞋 板鞋 帆布鞋 皮鞋 高跟鞋 凉鞋 拖鞋 靴子 clothes shoes "
+            "shirt tshirt dress pants jeans jacket coat sweater hoodie",
+    "保修": "保修 质保 维修 修 修理 保固 报修 送修 warranty repair",
     "坏了": "坏了 坏 故障 损坏 不工作 开不了机 不能用 用不了 broken",
     "电器": "电器 家电 小家电 数码 电子产品 电脑 笔记本 平板 显示器 键盘 鼠标 耳机 音箱 音响 "
             "充电宝 充电器 数据线 手表 手环 智能手表 相机 投影仪 路由器 游戏机 "
@@ -128,13 +131,16 @@ _SYNONYM_GROUPS: dict[str, str] = {
             "螃蟹 大闸蟹 梭子蟹 帝王蟹 蟹 虾 对虾 基围虾 龙虾 小龙虾 鱼 三文鱼 鳕鱼 带鱼 "
             "黄鱼 生蚝 牡蛎 扇贝 鲍鱼 海参 蛤蜊 花甲 贝 鱿鱼 海胆 "
             "牛肉 猪肉 羊肉 鸡肉 鸭肉 牛排 排骨 鸡翅 鸡腿 鸡蛋 鸭蛋 牛奶 酸奶 "
-            "青菜 土豆 番茄 西红柿 黄瓜",
+            "青菜 土豆 番茄 西红柿 黄瓜 "
+            "fruit fruits seafood meat vegetables strawberry cherry cherries mango banana apple "
+            "grapes crab shrimp fish steak",
     "变质": "变质 烂 烂了 腐烂 臭 臭了 发臭 有异味 死 死了 化冻 解冻 化了 融化 不新鲜 "
-            "发霉 长毛 馊 蔫 发黑 变色 异味 有味 味儿 有味儿",
+            "发霉 长毛 馊 蔫 发黑 变色 异味 有味 味儿 有味儿 rotten spoiled spoilt moldy mouldy",
     "正品": "正品 真货 正版 行货 真品 genuine authentic original",
     "假货": "假货 假的 仿品 高仿 山寨 盗版 fake",
     "鉴定": "鉴定 验真 鉴别 防伪 防伪码 证书 质检报告 检测报告",
-    "定制": "定制 订制 定做 私人订制 刻字 刻 雕刻 刻名字 印字 印名字 custom",
+    "定制": "定制 订制 定做 私人订制 刻字 刻 雕刻 刻名字 印字 印名字 custom customised "
+            "customized personalised personalized engraved engrave engraving",
     "降价": "降价 便宜了 变便宜 降了 打折了 价格变了 活动价 促销价",
     "价保": "价保 保价 价格保护 差价 退差价 补差价 买贵 买贵了",
     "定金": "定金 订金 deposit",
@@ -143,7 +149,7 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "无理由": "无理由 七天无理由 7天无理由",
     "补货": "补货 到货通知 进货 上新 restock",
     "缺货": "缺货 没货 卖完 卖完了 售罄 断货 断码 无货 卖光 有货 现货 库存 有库存 没库存 "
-            "in stock out of stock",
+            "stock outofstock instock",
     "海外": "海外 国外 国际 境外 外国 港澳台 香港 澳门 台湾 美国 日本 英国 加拿大 澳大利亚 "
             "新加坡 马来西亚 韩国 德国 法国 澳洲 欧美 日韩 北美 泰国 越南 新西兰 意大利 西班牙 "
             "俄罗斯 欧洲 东南亚 "
@@ -161,7 +167,8 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "手机号": "手机号 手机号码 电话号码 phone",
     "客服": "客服 客服人员 售后客服 service",
     "上班": "上班 下班 营业 营业时间 工作时间 在线 值班",
-    "周末": "周末 周六 周日 星期六 星期天 星期日 节假日 假期",
+    "周末": "周末 周六 周日 星期六 星期天 星期日 礼拜六 礼拜天 礼拜日 节假日 假期 weekend "
+            "weekends saturday sunday",
     "自提": "自提 自取 到店取 到店自提 门店自提 pickup",
     "门店": "门店 线下店 实体店 店里 店 线下门店",
     "货到付款": "货到付款 到付 货到付 cod",
@@ -186,7 +193,7 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "怎么": "怎么 怎样 如何 咋 怎么办 怎么弄 怎么搞 how",
     "可以": "可以 能 能否 可否 行吗 行不 could",
     "什么时候": "什么时候 啥时候 何时 几时 几点 哪天 哪一天 什么时间 啥时 when",
-    "多久": "多久 多长时间 多长 多少天 几天 要多久",
+    "多久": "多久 多长时间 多长 多少天 几天 要多久 long",
     # dates and durations rarely decide an intent but are everywhere in orders
     "某天": "今天 明天 昨天 前天 后天 大前天 上周 这周 下周 本周 刚才 刚刚 最近 早上 晚上 "
             "上午 下午 中午 半夜 深夜 凌晨 夜里 昨晚 今晚 明晚 今早 昨日 今日 明日 "
@@ -368,7 +375,7 @@ def canonical(token: str) -> tuple[str, ...]:
     found = SYNONYMS.get(token)
     if found is None and token.isascii() and len(token) > 3 and token.endswith("s") \
             and not token.endswith("ss"):
-        token = token[:-1]
+        token = token[:-3] + "y" if token.endswith("ies") else token[:-1]
         found = SYNONYMS.get(token)
     return tuple(found.split()) if found is not None else (token,)
 
@@ -378,6 +385,21 @@ def canonical(token: str) -> tuple[str, ...]:
 # "退货"/"运单号" say a lot. Bounds are log(total / count) for the commonest and rarest words.
 _COMMON_LOG, _RARE_LOG, _MIN_WEIGHT = 5.0, 13.0, 0.15
 _NUMBER_WEIGHT = 0.3
+# jieba has no counts for English: without these, every English word would weigh like the
+# rarest Chinese one, and "does it come with", "how long does it take" would read as topics.
+# The commonest English verbs, adverbs and contractions (general English, no shop words).
+ENGLISH_COMMON = frozenset(
+    "come comes came take takes took taken make makes made go goes going went gone know knew "
+    "think see look looking give gave tell told ask asked use used find found put keep kept "
+    "let seem feel try tried leave left call called work works working say said mean means "
+    "different possible new old big small same other another many more most less last "
+    "next first time times day days way thing things lot lots bit one two "
+    "not no yes ok okay sure maybe well back again ever never always "
+    "hasnt havent hadnt dont doesnt didnt cant cannot couldnt wont wouldnt shouldnt isnt "
+    "arent wasnt werent im ive id youre theyre thats whats hows wheres theres lets "
+    "need needs want wants like would might may must shall".split()
+)
+_ENGLISH_COMMON_WEIGHT = 0.3
 
 
 def word_weight(word: str) -> float:
@@ -390,6 +412,8 @@ def word_weight(word: str) -> float:
     if not count:
         if word.isdigit():
             weight = _NUMBER_WEIGHT
+        elif word in ENGLISH_COMMON:
+            weight = _ENGLISH_COMMON_WEIGHT
         elif word in _domain_words or word.isascii() or len(word) == 1:
             weight = 1.0
         else:
@@ -433,6 +457,20 @@ LIGHT_WORDS = frozenset(
     "什么 怎么 可以 没有 需要 某天 数字 多少 在 有 是 还 为什么 怎么样 一直 现在 已经 一样 "
     "这样 那样 好 很 太 都 再 又 会 用 做 弄 搞 说 问 看 下 上 来 去 呢".split()
 )
+
+
+def is_domain_word(word: str) -> bool:
+    """A word of the shop's own vocabulary: a synonym variant or class, a domain dictionary
+    word or a merchant's term, whether or not an intent uses it. A number with its measure
+    word ("一张", "三瓶", "第三天", "几号") says how many, which any question can: it counts too."""
+    return (word in SYNONYMS or word in _SYNONYM_WORDS or word in _domain_words
+            or _QUANTITY.fullmatch(word) is not None)
+
+
+_QUANTITY = re.compile(r"[一二两三四五六七八九十百千几第半每整][\u4e00-\u9fff]{1,2}")
+
+
+_SYNONYM_WORDS = frozenset(w for c in SYNONYMS.values() for w in c.split())
 
 
 def is_light(word: str) -> bool:
