@@ -8,6 +8,8 @@ Events are pre-signed and replayed by wrk when it is installed (apt-get install 
 plain Python generator (processes x threads, keep-alive raw sockets). Either shares the CPU with
 the server it measures, so the figures are a floor. "Applied" is counted in Redis (entries the
 run added to the orders:changes stream), not taken from the client. Target: >= 2,000 events/s.
+With wrk, `GET /healthz` on the same server follows as a baseline: the webhook's rate over it
+compares runs on a machine whose speed drifts.
 """
 
 from __future__ import annotations
@@ -265,6 +267,18 @@ def run_wrk(port: int, events: list[Request], seconds: int, connections: int) ->
     return json.loads(line[len("RESULT "):])
 
 
+def healthz_baseline(port: int, seconds: int, connections: int) -> float:
+    """req/s of `GET /healthz` (Flask plus one Redis PING) on the same server and load: the
+    floor of any request in this stack that touches Redis, and a gauge of this machine's speed
+    now (it drifts by a third within an hour here), to read the webhook's rate against."""
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", f"http://127.0.0.1:{port}/healthz"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    line = next(ln for ln in out.splitlines() if ln.startswith("Requests/sec:"))
+    return float(line.split()[1])
+
+
 def webhook_phase(args: argparse.Namespace, port: int, proc: subprocess.Popen,
                   store: redis.Redis) -> int:
     """Post events; returns how many orders they were for (a timed run reaches only some)."""
@@ -294,6 +308,10 @@ def webhook_phase(args: argparse.Namespace, port: int, proc: subprocess.Popen,
     print(f"         server CPU per event: gunicorn {web / applied * 1e6:.0f} us + Redis "
           f"{db / applied * 1e6:.0f} us, on {os.cpu_count()} cores shared with the load "
           f"generator; target >= 2,000 events/s")
+    if use_wrk:
+        base = healthz_baseline(port, args.seconds, args.connections)
+        print(f"baseline GET /healthz (Flask + one Redis PING), same server and load: "
+              f"{base:,.0f} req/s; webhook / healthz = {applied / seconds / base:.2f}")
     return max(1, count // len(STEPS))
 
 
