@@ -236,15 +236,16 @@ def analyse(normalised: str, spans: list[tuple[int, int, str]] | None = None) ->
     words: list[tuple[str, int]] = []
     extra: list[str] = []            # words inside compounds: features, not part of the text
     weights: dict[str, float] = {}
+    evidence: dict[str, float] = {}   # what a word says of the topic (see _words)
     placeholders = set()
     at = 0
     for start, end, kind in spans:
-        _words(normalised[at:start], words, extra, weights)
+        _words(normalised[at:start], words, extra, weights, evidence)
         words.append((PLACEHOLDERS[kind], _SLOT))
         weights[PLACEHOLDERS[kind]] = 1.0
         placeholders.add(PLACEHOLDERS[kind])
         at = end
-    _words(normalised[at:], words, extra, weights)
+    _words(normalised[at:], words, extra, weights, evidence)
     # A number and the word naming it ("订单号 123…") say which order, not what is wanted:
     # beside other content they weigh little, so "发票怎么开 订单号 123…" is about the invoice.
     if any(kind == _CONTENT and word not in placeholders for word, kind in words):
@@ -277,7 +278,8 @@ def analyse(normalised: str, spans: list[tuple[int, int, str]] | None = None) ->
         compact="".join(parts),
         tokens=frozenset(content),
         has_content=any(kind == _CONTENT for _, kind in words),
-        topical={"w:" + w: weights[w] for w in (*content, *extra) if not is_light(w)},
+        topical={"w:" + w: min(weights[w], evidence.get(w, 1.0))
+                 for w in (*content, *extra) if not is_light(w)},
     )
 
 
@@ -285,7 +287,8 @@ _CONTENT, _STOP, _BREAK, _SLOT = 0, 1, 2, 3
 
 
 def _words(
-    text: str, words: list[tuple[str, int]], extra: list[str], weights: dict[str, float]
+    text: str, words: list[tuple[str, int]], extra: list[str], weights: dict[str, float],
+    evidence: dict[str, float],
 ) -> None:
     # A space between words (a new clause, or text around a number) ends a bigram run.
     words.append(("", _BREAK))
@@ -297,17 +300,22 @@ def _words(
             # A canonical word weighs what the customer actually typed: "查一下" is everyday
             # chat, "查询" is not, though both become "查询".
             weight = word_weight(token)
-            for word in canonical(token):
+            forms = canonical(token)
+            for word in forms:
                 words.append((word, _STOP if is_stopword(word) else _CONTENT))
                 own = weight
                 if (word != token or token in SYNONYMS) and not is_light(word):
                     own = max(weight, CLASS_WORD_WEIGHT)
                 weights[word] = max(weights.get(word, 0.0), own)
+                # One typed word is one piece of evidence for a topic, however many canonical
+                # words it stands for ("信用卡" is 信用卡 and 付款): its forms share it.
+                evidence[word] = max(evidence.get(word, 0.0), own / len(forms))
             for part in subwords(token):
                 for word in canonical(part):
                     if not is_stopword(word):
                         extra.append(word)
                         weights[word] = max(weights.get(word, 0.0), word_weight(part))
+                        evidence[word] = max(evidence.get(word, 0.0), word_weight(part))
         words.append(("", _BREAK))
 
 
@@ -680,11 +688,40 @@ def _understanding(
     def understand(normalised: str) -> tuple[Entities, _Analysis]:
         entities, spans = scan(normalised)
         analysis = _unclip(analyse(normalised, spans), clipped, vocab)
+        analysis = _part_of_other(analysis, vocab)
         unexplained = _unexplained(analysis, vocab)
         if unexplained:
             analysis = replace(analysis, unexplained=unexplained)
         return entities, analysis
     return understand
+
+
+def _part_of_other(analysis: _Analysis, vocab: dict[str, int]) -> _Analysis:
+    """A compound no intent has whose other part is a topic word the shop knows nothing of
+    is about that, not about the part an intent has: "人工智能" says nothing of 人工 (a human
+    agent). Such parts stay features (coverage) but are no evidence for a topic, unless the
+    customer also typed them as words of their own."""
+    topical = analysis.topical
+    drop: list[str] = []
+    for feature in topical:
+        word = feature[2:]
+        if len(word) < 3 or feature in vocab or is_domain_word(word):
+            continue
+        known: list[tuple[int, int, str]] = []
+        unknown: list[tuple[int, int]] = []
+        for part in subwords(word):
+            at = word.find(part)
+            span = (at, at + len(part))
+            if any("w:" + form in vocab for form in canonical(part)):
+                known += [(*span, "w:" + form) for form in canonical(part)]
+            elif topical.get("w:" + part, 0.0) >= UNEXPLAINED_MIN_WEIGHT \
+                    and not is_domain_word(part):
+                unknown.append(span)
+        if known and any(all(b <= s or e <= a for s, e, _ in known) for a, b in unknown):
+            drop += [f for _, _, f in known if f[2:] not in analysis.tokens]
+    if not drop:
+        return analysis
+    return replace(analysis, topical={f: w for f, w in topical.items() if f not in drop})
 
 
 def _unexplained(analysis: _Analysis, vocab: dict[str, int]) -> float:

@@ -615,3 +615,38 @@ def test_other_words_are_not_shop_words(word):
 ])
 def test_english_words(word, expected):
     assert canonical(word) == expected
+
+
+def test_a_word_standing_for_two_canonical_words_is_one_piece_of_evidence():
+    """"信用卡" is both 信用卡 and 付款: as evidence for a topic the two share its weight, so
+    one card word beside two words the shop knows nothing of does not outweigh them."""
+    from bot.matcher import analyse
+    from bot.normalise import word_weight
+
+    assert canonical("信用卡") == ("信用卡", "付款")
+    topical = analyse(normalise("信用卡")).topical
+    assert topical["w:信用卡"] + topical["w:付款"] == pytest.approx(word_weight("信用卡"))
+    # Features (coverage) keep the full weight.
+    assert analyse(normalise("信用卡")).features["w:付款"] == pytest.approx(
+        word_weight("信用卡"))
+
+
+def test_part_of_a_compound_about_something_else_is_no_evidence(monkeypatch):
+    """"人工智能" has 人工 (an intent's word) and 智能 (a topic no intent has): it is about AI,
+    not about a human agent. The part stays a feature but is no evidence for the hand-off."""
+    hours = IntentSpec.from_dict({"id": "faq_hours", "question": "客服几点上班",
+                                  "examples": ["客服工作时间", "晚上有客服吗"], "answer": "9点"})
+    specs = [*builtin_specs(), hours]
+    strict = Matcher(specs)
+    assert "w:人工" not in strict._understood(normalise("人工智能好学吗"))[1].topical
+    texts = ("人工智能客服好用吗", "人工智能算法难学吗", "人工客服在吗", "转人工")
+    before = {text: strict.match(text) for text in texts}
+    monkeypatch.setattr(matcher_module, "_part_of_other", lambda analysis, vocab: analysis)
+    lax = Matcher(specs)
+    after = {text: lax.match(text) for text in texts}
+    assert before["人工智能客服好用吗"].score < after["人工智能客服好用吗"].score - 3
+    assert not before["人工智能算法难学吗"].candidates
+    assert after["人工智能算法难学吗"].candidates
+    # Typed as a word of its own, 人工 is the hand-off as before.
+    for text in ("人工客服在吗", "转人工"):
+        assert before[text] == after[text] and before[text].intent == "handoff"
