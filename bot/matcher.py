@@ -59,6 +59,7 @@ from rapidfuzz.fuzz import ratio
 
 from bot.entities import ORDER, PHONE, TRACKING, Entities, extract_entities, scan
 from bot.normalise import (
+    COMBINED_READINGS,
     SYNONYMS,
     canonical,
     dictionary_version,
@@ -68,6 +69,7 @@ from bot.normalise import (
     is_domain_word,
     is_light,
     is_stopword,
+    join_phrases,
     normalise,
     subwords,
     tokenise,
@@ -246,6 +248,12 @@ def analyse(normalised: str, spans: list[tuple[int, int, str]] | None = None) ->
         placeholders.add(PLACEHOLDERS[kind])
         at = end
     _words(normalised[at:], words, extra, weights, evidence)
+    # Two words that together say a third ("换" + "尺码" → 换货): the third is a feature too.
+    for (first, second), word in COMBINED_READINGS.items():
+        if first in weights and second in weights and word not in weights:
+            extra.append(word)
+            weights[word] = min(weights[first], weights[second])
+            evidence[word] = min(evidence.get(first, 1.0), evidence.get(second, 1.0))
     # A number and the word naming it ("订单号 123…") say which order, not what is wanted:
     # beside other content they weigh little, so "发票怎么开 订单号 123…" is about the invoice.
     if any(kind == _CONTENT and word not in placeholders for word, kind in words):
@@ -292,7 +300,7 @@ def _words(
 ) -> None:
     # A space between words (a new clause, or text around a number) ends a bigram run.
     words.append(("", _BREAK))
-    for piece in text.split():
+    for piece in join_phrases(text).split():
         for token in tokenise(piece):
             if is_stopword(token):
                 words.append((token, _STOP))

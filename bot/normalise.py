@@ -32,6 +32,12 @@ _ASCII_WORD = re.compile(r"[a-z0-9]+")
 # A-not-A questions ask whether A: "包不包邮" = 包邮吗, "能不能" = 能吗, "有没有" = 有吗,
 # "可不可以" = 可以吗, "方不方便" = 方便吗. Keeping only A lets one example cover both forms.
 _A_NOT_A = re.compile(r"([\u4e00-\u9fff])[不没]\1")
+# "X死了" after a feeling or a judgement is an intensifier ("急死了" = very anxious, "慢死了" =
+# very slow), not something dead or rotten (死了 → 变质: "螃蟹死了"): only the X is kept.
+_INTENSIFIER = re.compile(
+    r"(?<=[急烦气累慢热冷困饿笑吓愁闷贵丑坑忙晕疼痛痒难懒])死(?:我|人)?了?")
+# Instalments with their count: "分12期" / "分三期" asks about 分期 like "能分期吗".
+_INSTALMENTS = re.compile(r"分(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})期")
 
 # Function words that carry no intent. Kept short on purpose: "在" (在吗) or "好" (好的) do
 # carry meaning in short chat messages, and IDF already discounts what is merely frequent.
@@ -59,7 +65,7 @@ _SYNONYM_GROUPS: dict[str, str] = {
             "sf yto zto sto shunfeng yuantong zhongtong yunda shentong jitu deppon "
             "顺丰快递 中通快递 圆通快递 韵达快递 申通快递 极兔快递 邮政快递",
     "快递员": "快递员 配送员 派送员 送货员 送件员 快递小哥 小哥 骑手 司机 courier driver",
-    "运单号": "运单号 运单 快递单号 物流单号 快递单 物流单 快递号 tracking",
+    "运单号": "运单号 运单 快递单号 物流单号 快递单 物流单 快递号 tracking trackingnumber",
     "订单号": "订单号 订单编号 订单号码",
     "派送": "派送 配送 送货 派件 投递 派送中 配送中 送达 送货上门",
     "签收": "签收 已签收 代签 代收",
@@ -68,7 +74,7 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "收到 商品": "收到货",
     "更新": "更新 变化 动静",
     # orders
-    "订单": "订单 单子 单 order",
+    "订单": "订单 单子 单 order 定单",
     "状态": "状态 进度 情况 status happen happened happening",
     "查询": "查询 查 查下 查一下 查查 查看 看看 看一下 瞧瞧 check track",
     "商品": "商品 东西 货 宝贝 产品 货品 item items product products goods",
@@ -84,27 +90,28 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "退货": "退货 退 退掉 退回 退回去 退了 return returns returned",
     "退款": "退款 退钱 返款 钱退 refund refunds refunded",
     # An exchange is one kind of change: "换" alone (换地址, 换个人, 换手机号) is any change.
-    "换货 换": "换货 调换 exchange swap",
+    "换货 换": "换货 调换 exchange swap 换大 换小 换码 换尺码 换号 换大号 换小号",
     "换": "换 更换 换成 换掉",
     "不对": "不对 不一样 不符 不符合 对不上 wrong",
     "发票": "发票 专票 普票 增值税发票 电子发票 纸质发票 专用发票 增值税专用发票 普通发票 "
             "invoice invoices receipt",
     "抬头": "抬头 发票抬头 公司抬头 单位抬头 个人抬头",
-    "税号": "税号 纳税人识别号 识别号 信用代码",
+    "税号": "税号 纳税人识别号 识别号 信用代码 taxnumber",
     "重新": "重新 重开 再开 重新开",
     "开发票": "开发票 开个发票 开具发票",
     "修改": "修改 更改 改 改一下 改成 更正 change modify",
-    "地址": "地址 收货地址 收件地址 address",
+    "地址": "地址 收货地址 收件地址 收货信息 收件信息 address 地止 地趾",
     "收货人": "收货人 收件人 联系人",
     "收到": "收到 到手 拿到",
     "会员": "会员 vip 会员等级 等级 金卡 银卡 黑卡 钻石会员 member membership",
     "运费": "运费 邮费 快递费 运输费 配送费",
     "包邮": "包邮 免运费 免邮 包运费 freeshipping",
-    "优惠券": "优惠券 券 优惠码 折扣码 满减券 代金券 红包 优惠 优惠活动 折扣 "
+    "优惠券": "优惠券 券 优惠卷 优惠码 折扣码 满减券 代金券 红包 优惠 优惠活动 折扣 "
               "coupon coupons voucher vouchers discount",
     "积分": "积分 会员积分 points",
     "抵扣": "抵扣 抵现 抵用 抵",
-    "尺码": "尺码 码 码数 码子 尺寸 号码 大小 多大 大一码 小一码 size sizes xs l xl xxl xxxl",
+    "尺码": "尺码 码 码数 码子 尺寸 号码 大小 多大 大一码 小一码 大一号 小一号 号数 "
+            "size sizes xs l xl xxl xxxl",
     # What a product comes in besides its size: colour, model, style, version.
     "规格": "规格 型号 款式 版本 配置 颜色 色 白色 黑色 红色 蓝色 绿色 黄色 灰色 粉色 紫色 "
             "棕色 米色 卡其色 咖啡色 银色 金色 黑 白 红 蓝 绿 灰 color colour model version",
@@ -142,14 +149,14 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "定制": "定制 订制 定做 私人订制 刻字 刻 雕刻 刻名字 印字 印名字 custom customised "
             "customized personalised personalized engraved engrave engraving",
     "降价": "降价 便宜了 变便宜 降了 打折了 价格变了 活动价 促销价",
-    "价保": "价保 保价 价格保护 差价 退差价 补差价 买贵 买贵了",
+    "价保": "价保 保价 价格保护 priceprotection pricematch 差价 退差价 补差价 买贵 买贵了",
     "定金": "定金 订金 deposit",
-    "发错": "发错 寄错 送错 错发",
+    "发错": "发错 寄错 送错 错发 wrongitem",
     "少发": "少发 漏发 少 少了 缺 缺了",
     "无理由": "无理由 七天无理由 7天无理由",
     "补货": "补货 到货通知 进货 上新 restock",
     "缺货": "缺货 没货 卖完 卖完了 售罄 断货 断码 无货 卖光 有货 现货 库存 有库存 没库存 "
-            "stock outofstock instock",
+            "stock outofstock instock soldout",
     "海外": "海外 国外 国际 境外 外国 港澳台 香港 澳门 台湾 美国 日本 英国 加拿大 澳大利亚 "
             "新加坡 马来西亚 韩国 德国 法国 澳洲 欧美 日韩 北美 泰国 越南 新西兰 意大利 西班牙 "
             "俄罗斯 欧洲 东南亚 "
@@ -161,17 +168,18 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "价格单": "价格单 价签 吊牌 价格标签 小票 发货单",
     "礼品": "礼品 礼物 礼盒 gift",
     "包装": "包装 包一下 打包 wrap wrapping",
+    "礼品 包装": "giftwrap giftwrapping",
     "账号": "账号 帐号 账户 帐户 会员号 account",
     "登录": "登录 登陆 登入 登不上 登不进去 验证码 密码 login password",
     "绑定": "绑定 绑 改绑 换绑 解绑 bind",
     "手机号": "手机号 手机号码 电话号码 phone",
     "客服": "客服 客服人员 售后客服 service",
-    "上班": "上班 下班 营业 营业时间 工作时间 在线 值班",
+    "上班": "上班 下班 营业 营业时间 工作时间 在线 值班 businesshours openinghours workinghours",
     "周末": "周末 周六 周日 星期六 星期天 星期日 礼拜六 礼拜天 礼拜日 节假日 假期 weekend "
             "weekends saturday sunday",
     "自提": "自提 自取 到店取 到店自提 门店自提 pickup",
     "门店": "门店 线下店 实体店 店里 店 线下门店",
-    "货到付款": "货到付款 到付 货到付 cod",
+    "货到付款": "货到付款 到付 货到付 cod cashondelivery payondelivery paymentondelivery",
     # conversation
     "人工": "人工 真人 活人 人工服务 human agent person staff someone somebody "
             "representative operator",
@@ -239,6 +247,35 @@ def normalise(text: str) -> str:
         text = zhconv.convert(text, "zh-cn")
     text = _NON_WORD.sub(" ", text.lower())
     return _SPACES.sub(" ", text).strip()
+
+
+# Words that together say a third thing: changing (换) a size or a colour is an exchange
+# ("能换大一码吗", "换个尺码" ask for 换货 as much as "可以换货吗"). Read in `matcher.analyse`
+# for intents' texts and messages alike.
+COMBINED_READINGS: dict[tuple[str, str], str] = {
+    ("换", "尺码"): "换货",
+    ("换", "规格"): "换货",
+}
+# "换个大的" / "换成小一点的" change to a size: read as 换大 / 换小 (→ 换货 换).
+_CHANGE_SIZE = re.compile(r"换(?:个|一个|成|个更|成更)(?=[大小](?:[的点号码些]|一[点号码]))")
+
+# English phrases that mean one shop word as a whole and something else word by word ("cash on
+# delivery" is not about cash or a delivery): written joined in the synonym table, they are
+# joined before the text is cut into words (`join_phrases`).
+ENGLISH_PHRASES = (
+    "cash on delivery", "pay on delivery", "payment on delivery", "out of stock", "in stock",
+    "sold out", "free shipping", "wrong item", "wrong items", "gift wrap", "gift wrapping",
+    "price protection", "price match",
+    "tracking number", "tax number", "business hours", "opening hours", "working hours",
+)
+_PHRASE = re.compile(r"\b(" + "|".join(sorted(ENGLISH_PHRASES, key=len, reverse=True)) + r")\b")
+
+
+def join_phrases(text: str) -> str:
+    """Normalised text with the shop's English phrases written as one word each."""
+    if " " not in text:
+        return text
+    return _PHRASE.sub(lambda m: m.group(1).replace(" ", ""), text)
 
 
 def ensure_domain_dictionary() -> None:
@@ -351,6 +388,9 @@ def tokenise(text: str) -> list[str]:
     their A ("包不包邮" → 包邮)."""
     ensure_domain_dictionary()
     text = _A_NOT_A.sub(r"\1", text)
+    text = _INTENSIFIER.sub("", text)
+    text = _INSTALMENTS.sub("分期", text)
+    text = _CHANGE_SIZE.sub("换", text)
     return [t for t in jieba.lcut(text, HMM=False) if not t.isspace()]
 
 

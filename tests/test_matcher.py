@@ -650,3 +650,47 @@ def test_part_of_a_compound_about_something_else_is_no_evidence(monkeypatch):
     # Typed as a word of its own, 人工 is the hand-off as before.
     for text in ("人工客服在吗", "转人工"):
         assert before[text] == after[text] and before[text].intent == "handoff"
+
+
+def test_x_si_le_after_a_feeling_is_an_intensifier():
+    """"急死了" is very anxious, not something dead (死了 → 变质, "螃蟹死了")."""
+    assert "死了" not in tokenise("急死了") and "死了" not in tokenise("这快递慢死我了")
+    assert "死了" in tokenise("螃蟹死了")
+    fresh = IntentSpec.from_dict({"id": "faq_fresh", "question": "生鲜收到坏了怎么办",
+                                  "examples": ["水果烂了", "收到的肉臭了"], "answer": "拍照"})
+    m = Matcher([*builtin_specs(), fresh])
+    assert m.match("急死了").intent != "faq_fresh"
+    assert m.match("收到的螃蟹死了").intent == "faq_fresh"
+
+
+def test_instalments_with_a_count_are_instalments():
+    assert "分期" in tokenise("能分12期吗") and "分期" in tokenise("可以分三期付吗")
+
+
+def test_english_phrases_are_read_whole():
+    """"cash on delivery" is 货到付款, not cash (付款) and a delivery (快递)."""
+    from bot.matcher import analyse
+    from bot.normalise import ENGLISH_PHRASES
+
+    for phrase in ENGLISH_PHRASES:
+        assert phrase.replace(" ", "") in SYNONYMS or canonical(phrase.replace(" ", "")) != (
+            phrase.replace(" ", ""),), phrase
+    assert analyse(normalise("Cash on delivery?")).tokens == {"货到付款"}
+    assert analyse(normalise("is it out of stock")).tokens >= {"缺货"}
+    assert "快递" not in analyse(normalise("cash on delivery")).tokens
+
+
+def test_changing_to_a_size_is_an_exchange(monkeypatch):
+    """换 + a size or colour word reads as 换货 too, so "能换个尺码不" is the exchange and not
+    the size chart, however much of it is size vocabulary."""
+    exchange = {"id": "faq_exchange", "question": "可以换货吗", "answer": "可以换。",
+                "examples": ["尺码不合适能换吗", "想换个颜色", "换货怎么弄"]}
+    specs = [*builtin_specs(), *(IntentSpec.from_dict(d) for d in (*FAQS, exchange))]
+    texts = ("换个尺码怎么弄", "裙子小了能换大一码吗")
+    assert "换大" in tokenise("能给我换个大的吗")
+    on = Matcher(specs)
+    assert [on.match(t).intent for t in texts] == ["faq_exchange"] * 2
+    assert on.match("尺码怎么选择").intent == "faq_size"
+    monkeypatch.setattr(matcher_module, "COMBINED_READINGS", {})
+    off = Matcher(specs)
+    assert all(off.match(t).intent != "faq_exchange" for t in texts)
