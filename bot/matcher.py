@@ -114,6 +114,7 @@ RAW_AT_THRESHOLD = 33.0
 SCORE_CURVE = math.log(0.5) / math.log(RAW_AT_THRESHOLD / 100.0)
 SHORTLIST_INTENTS = 8     # intents whose examples are scored and compared with rapidfuzz
 FUZZY_EXAMPLES = 2        # closest examples per shortlisted intent compared with rapidfuzz
+_OTHER_SHARE = 1 - FUZZY_SHARE
 # Features in more than this share of intents are not walked in the index (their postings
 # are long and their weight small); they are added back for the shortlisted intents.
 COMMON_SHARE = 0.05
@@ -339,8 +340,8 @@ class Matcher:
         # bit mask of which of the intent's texts have it, so the examples of the few
         # shortlisted intents can be scored without a second index.
         vocab: dict[str, int] = {}
-        postings: list[array] = []
-        shares: list[array] = []
+        postings: list[Any] = []   # array("I"), a list once known to be walked (below)
+        shares: list[Any] = []     # array("f"), likewise
         masks: list[list[int]] = []
         # Every example's (feature, weight) pairs in two flat arrays, kept only until the IDF
         # is known; flat arrays keep the build's memory peak (and the RSS it leaves) small.
@@ -394,16 +395,27 @@ class Matcher:
         self._vocab = vocab
         self._idf = idf = array("d", (_idf(n, len(posting)) for posting in postings))
         self._idf_unknown = _idf(n, UNKNOWN_DF)
-        self._postings = postings
         # Union coverage and typical-weighted coverage folded into one coefficient per entry.
         for feature_shares in shares:
             for at, share in enumerate(feature_shares):
                 feature_shares[at] = UNION_SHARE + TYPICAL_SHARE * share
+        self._common_cut = max(COMMON_MIN, int(COMMON_SHARE * n))
+        # The postings walked per query as lists rather than arrays: an array makes a new int
+        # and float object for every entry read, a list hands out the ones it holds. Every list
+        # shares one int object per intent and one float per distinct coefficient (a few dozen:
+        # shares are small fractions), so a list costs 8 bytes per entry more than the array.
+        # Common features keep their arrays: they are only bisected for shortlisted intents.
+        intents = list(range(len(self._specs)))
+        floats: dict[float, float] = {}
+        for fid, posting in enumerate(postings):
+            if len(posting) <= self._common_cut:
+                postings[fid] = [intents[i] for i in posting]
+                shares[fid] = [floats.setdefault(c, c) for c in shares[fid]]
+        self._postings = postings
         self._coefs = shares
         self._masks = masks
-        self._common_cut = max(COMMON_MIN, int(COMMON_SHARE * n))
         # Per feature, its (posting, coefficients) if it is walked per query, None if common.
-        self._walk: list[tuple[array, array] | None] = [
+        self._walk: list[tuple[list[int], list[float]] | None] = [
             (posting, feature_coefs) if len(posting) <= self._common_cut else None
             for posting, feature_coefs in zip(postings, shares, strict=True)
         ]
@@ -562,13 +574,14 @@ class Matcher:
         # Which of the intents' texts share each query feature, and the common features
         # skipped above, found by bisecting the (intent-ordered) postings. Features in query
         # order, as before: every intent's sums add up in the same order.
-        postings, coefs, masks = self._postings, self._coefs, self._masks
+        postings, coefs, masks, bits_of = self._postings, self._coefs, self._masks, _BITS
         for fid, weight in query.items():
-            entry = walk[fid]
+            common = walk[fid] is None
             posting = postings[fid]
             size = len(posting)
+            feature_coefs = coefs[fid]
             feature_masks = masks[fid]
-            topic = topical.get(fid, 0.0)
+            topic = topical.get(fid, 0.0)   # evidence only grows by a topic word's weight
             at = 0
             for k, i in enumerate(ids):
                 at = bisect_left(posting, i, at)
@@ -576,13 +589,14 @@ class Matcher:
                     break
                 if posting[at] != i:
                     continue
-                if entry is None:
-                    parts[k] += weight * coefs[fid][at]
-                evidences[k] += topic
+                if common:
+                    parts[k] += weight * feature_coefs[at]
+                if topic:
+                    evidences[k] += topic
                 mask = feature_masks[at]
                 overlap = overlaps[k]
                 if mask < _SMALL_MASKS:
-                    for b in _BITS[mask]:
+                    for b in bits_of[mask]:
                         overlap[b] += weight
                 else:
                     while mask:
@@ -593,6 +607,8 @@ class Matcher:
         ex_weight = self._ex_weight
         ex_compact = self._ex_compact
         compact = analysis.compact
+        tokens = analysis.tokens
+        keywords = self._keywords
         scored: list[tuple[float, int]] = []
         for i, intent_part, evidence, overlap in zip(ids, parts, evidences, overlaps, strict=True):
             start = ex_start[i]
@@ -606,9 +622,12 @@ class Matcher:
                                      + EXAMPLE_COVERAGE * (1.0 if own > 1.0 else own), b))
             if not examples:
                 continue
-            examples.sort(reverse=True)
+            if len(examples) > 1:
+                examples.sort(reverse=True)
             fuzzy = ratio(compact, ex_compact[start + examples[0][1]])
             for _, b in examples[1:FUZZY_EXAMPLES]:
+                if fuzzy == 100.0:
+                    break   # no ratio is higher
                 other = ratio(compact, ex_compact[start + b])
                 if other > fuzzy:
                     fuzzy = other
@@ -617,12 +636,16 @@ class Matcher:
             # Matching only through question words ("在干嘛呢" ~ "订单卡在…什么情况") is not
             # matching a topic, however complete the coverage.
             if i not in exact:
-                base *= min(1.0, evidence / MIN_EVIDENCE)
-            score = 100.0 * ((1 - FUZZY_SHARE) * base + FUZZY_SHARE * fuzzy)
-            if any(kw <= analysis.tokens for kw in self._keywords[i]):
+                evidence /= MIN_EVIDENCE
+                if evidence < 1.0:
+                    base *= evidence
+            score = 100.0 * (_OTHER_SHARE * base + FUZZY_SHARE * fuzzy)
+            intent_keywords = keywords[i]
+            if intent_keywords and any(kw <= tokens for kw in intent_keywords):
                 score += KEYWORD_BONUS
             if score > 0:
-                scored.append((100.0 * (min(score, 100.0) / 100.0) ** SCORE_CURVE, i))
+                scored.append((100.0 * ((score if score <= 100.0 else 100.0) / 100.0)
+                               ** SCORE_CURVE, i))
         scored.sort(reverse=True)
         return scored
 
