@@ -59,6 +59,7 @@ from rapidfuzz.fuzz import ratio
 
 from bot.entities import ORDER, PHONE, TRACKING, Entities, extract_entities, scan
 from bot.normalise import (
+    LIGHT_WORDS,
     SYNONYMS,
     canonical,
     dictionary_version,
@@ -122,6 +123,8 @@ COMMON_MIN = 200
 # Texts whose entities and analysis each Matcher keeps (least recently used go first):
 # customers send the same few messages ("你好", "转人工") over and over.
 ANALYSIS_CACHE = 256
+# Tokens whose reading (canonical words and weights) is kept, for all matchers together.
+TOKEN_READINGS = 8192
 
 
 @dataclass(frozen=True)
@@ -225,82 +228,150 @@ def analyse(normalised: str, spans: list[tuple[int, int, str]] | None = None) ->
     """Features of normalised text; `spans` are entity spans to replace by placeholders."""
     if spans is None:
         spans = scan(normalised)[1]
-    words: list[tuple[str, int]] = []
+    readings = _token_readings()
+    words: list[tuple[str, int, bool, bool]] = []   # (word, kind, in a bigram run, Chinese)
     extra: list[str] = []            # words inside compounds: features, not part of the text
     weights: dict[str, float] = {}
     placeholders = set()
     at = 0
     for start, end, kind in spans:
-        _words(normalised[at:start], words, extra, weights)
-        words.append((PLACEHOLDERS[kind], _SLOT))
-        weights[PLACEHOLDERS[kind]] = 1.0
-        placeholders.add(PLACEHOLDERS[kind])
+        _words(normalised[at:start], words, extra, weights, readings)
+        placeholder = PLACEHOLDERS[kind]
+        words.append((placeholder, _SLOT, False, is_cjk(placeholder)))
+        weights[placeholder] = 1.0
+        placeholders.add(placeholder)
         at = end
-    _words(normalised[at:], words, extra, weights)
+    _words(normalised[at:], words, extra, weights, readings)
     # A number and the word naming it ("订单号 123…") say which order, not what is wanted:
     # beside other content they weigh little, so "发票怎么开 订单号 123…" is about the invoice.
-    if any(kind == _CONTENT and word not in placeholders for word, kind in words):
+    if placeholders and any(kind == _CONTENT and word not in placeholders
+                            for word, kind, _, _ in words):
         for word in placeholders:
             weights[word] = IDENTIFIER_WEIGHT
 
     features: dict[str, float] = {}
     content: list[str] = []
+    parts: list[str] = []            # content words, a space between Chinese and other words
+    has_content = False
+    previous_cjk = False
     run = ""
-    for word, kind in [*words, ("", _BREAK)]:
+    for word, kind, joins, cjk in words:
         # A placeholder was not typed: it ends a run instead of making bigrams.
-        if kind < _BREAK and is_cjk(word) and (kind == _CONTENT or STOP_IN_BIGRAMS):
+        if joins:
             run += word
         elif run:
-            for i in range(len(run) - 1):
-                gram = run[i:i + 2]
-                features.setdefault("b:" + gram, BIGRAM_WEIGHT * gram_weight(gram))
+            _bigrams(run, features)
             run = ""
-        if kind in (_CONTENT, _SLOT):
+        if kind == _CONTENT or kind == _SLOT:
+            if content and not (cjk and previous_cjk):
+                parts.append(" ")
+            parts.append(word)
+            previous_cjk = cjk
             content.append(word)
+            if kind == _CONTENT:
+                has_content = True
+    if run:
+        _bigrams(run, features)
+    topical: dict[str, float] = {}
     for word in (*content, *extra):
-        features["w:" + word] = WORD_WEIGHT * weights[word]
-    parts: list[str] = []
-    for word in content:
-        if parts and not (is_cjk(word) and is_cjk(parts[-1])):
-            parts.append(" ")
-        parts.append(word)
+        key = "w:" + word
+        weight = weights[word]
+        features[key] = WORD_WEIGHT * weight
+        if word not in LIGHT_WORDS:
+            topical[key] = weight
     return _Analysis(
         features=features,
         compact="".join(parts),
         tokens=frozenset(content),
-        has_content=any(kind == _CONTENT for _, kind in words),
-        topical={"w:" + w: weights[w] for w in (*content, *extra) if not is_light(w)},
+        has_content=has_content,
+        topical=topical,
     )
 
 
+def _bigrams(run: str, features: dict[str, float]) -> None:
+    for i in range(len(run) - 1):
+        gram = run[i:i + 2]
+        key = "b:" + gram
+        if key not in features:
+            features[key] = BIGRAM_WEIGHT * gram_weight(gram)
+
+
 _CONTENT, _STOP, _BREAK, _SLOT = 0, 1, 2, 3
+_RUN_BREAK = ("", _BREAK, False, False)
 
 
 def _words(
-    text: str, words: list[tuple[str, int]], extra: list[str], weights: dict[str, float]
+    text: str, words: list[tuple[str, int, bool, bool]], extra: list[str],
+    weights: dict[str, float], readings: dict[str, _Reading],
 ) -> None:
     # A space between words (a new clause, or text around a number) ends a bigram run.
-    words.append(("", _BREAK))
+    words.append(_RUN_BREAK)
     for piece in text.split():
         for token in tokenise(piece):
-            if is_stopword(token):
-                words.append((token, _STOP))
-                continue
-            # A canonical word weighs what the customer actually typed: "查一下" is everyday
-            # chat, "查询" is not, though both become "查询".
-            weight = word_weight(token)
-            for word in canonical(token):
-                words.append((word, _STOP if is_stopword(word) else _CONTENT))
-                own = weight
-                if (word != token or token in SYNONYMS) and not is_light(word):
-                    own = max(weight, CLASS_WORD_WEIGHT)
-                weights[word] = max(weights.get(word, 0.0), own)
-            for part in subwords(token):
-                for word in canonical(part):
-                    if not is_stopword(word):
-                        extra.append(word)
-                        weights[word] = max(weights.get(word, 0.0), word_weight(part))
-        words.append(("", _BREAK))
+            reading = readings.get(token)
+            if reading is None:
+                reading = _read(token)
+                if len(readings) < TOKEN_READINGS:
+                    readings[token] = reading
+            heads, parts = reading
+            for entry, own in heads:
+                words.append(entry)
+                if own is not None:
+                    word = entry[0]
+                    known = weights.get(word, 0.0)
+                    weights[word] = own if own > known else known
+            for word, own in parts:
+                extra.append(word)
+                known = weights.get(word, 0.0)
+                weights[word] = own if own > known else known
+        words.append(_RUN_BREAK)
+
+
+# What a token contributes, the same every time it is typed: its canonical words as entries
+# of `words` with the weight each takes (None for a function word, which weighs nothing), and
+# the canonical words inside it (a compound's parts) with theirs.
+_Reading = tuple[tuple[tuple[tuple[str, int, bool, bool], float | None], ...],
+                 tuple[tuple[str, float], ...]]
+
+
+def _read(token: str) -> _Reading:
+    if is_stopword(token):
+        return ((_entry(token, _STOP), None),), ()
+    heads = []
+    # A canonical word weighs what the customer actually typed: "查一下" is everyday
+    # chat, "查询" is not, though both become "查询".
+    weight = word_weight(token)
+    for word in canonical(token):
+        own = weight
+        if (word != token or token in SYNONYMS) and not is_light(word):
+            own = max(weight, CLASS_WORD_WEIGHT)
+        heads.append((_entry(word, _STOP if is_stopword(word) else _CONTENT), own))
+    parts = []
+    for part in subwords(token):
+        for word in canonical(part):
+            if not is_stopword(word):
+                parts.append((word, word_weight(part)))
+    return tuple(heads), tuple(parts)
+
+
+def _entry(word: str, kind: int) -> tuple[str, int, bool, bool]:
+    cjk = is_cjk(word)
+    return word, kind, kind < _BREAK and cjk and (kind == _CONTENT or STOP_IN_BIGRAMS), cjk
+
+
+# Readings of the tokens seen since jieba's dictionary last changed (a merchant word added or
+# removed changes how words weigh): customers and intents use the same few thousand words.
+_readings: dict[str, _Reading] = {}
+_readings_version = -1
+
+
+def _token_readings() -> dict[str, _Reading]:
+    global _readings, _readings_version
+    version = dictionary_version()
+    if version != _readings_version:
+        _readings = {}   # a new dict: a reading computed before the change lands in the old one
+        _readings_version = version
+    return _readings
 
 
 class Matcher:
