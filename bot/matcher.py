@@ -526,12 +526,14 @@ class Matcher:
         normalised = normalise(text)
         entities, analysis = self._understood(normalised)
         scored = self._score(analysis) if analysis.has_content else []
-        if " " in normalised and self._choose(scored) is None:
+        chosen = self._choose(scored)
+        if chosen is None and " " in normalised:
             scored = self._best_clause(normalised) or scored
-        candidates = tuple((self._ids[i], round(s, 1)) for s, i in scored[:3])
+            chosen = self._choose(scored)
+        ids = self._ids
+        candidates = tuple([(ids[i], round(s, 1)) for s, i in scored[:3]])
         outcome, intent, options = "unmatched", None, ()
         best = scored[0][0] if scored else 0.0
-        chosen = self._choose(scored)
         if chosen is not None:
             best, top = chosen
             outcome, intent = "matched", self._ids[top]
