@@ -60,6 +60,7 @@ from rapidfuzz.fuzz import ratio
 from bot.entities import ORDER, PHONE, TRACKING, Entities, extract_entities, scan
 from bot.normalise import (
     COMBINED_READINGS,
+    LIGHT_WORDS,
     SYNONYMS,
     canonical,
     dictionary_version,
@@ -124,6 +125,7 @@ RAW_AT_THRESHOLD = 33.0
 SCORE_CURVE = math.log(0.5) / math.log(RAW_AT_THRESHOLD / 100.0)
 SHORTLIST_INTENTS = 8     # intents whose examples are scored and compared with rapidfuzz
 FUZZY_EXAMPLES = 2        # closest examples per shortlisted intent compared with rapidfuzz
+_OTHER_SHARE = 1 - FUZZY_SHARE
 # Features in more than this share of intents are not walked in the index (their postings
 # are long and their weight small); they are added back for the shortlisted intents.
 COMMON_SHARE = 0.05
@@ -131,6 +133,8 @@ COMMON_MIN = 200
 # Texts whose entities and analysis each Matcher keeps (least recently used go first):
 # customers send the same few messages ("你好", "转人工") over and over.
 ANALYSIS_CACHE = 256
+# Tokens whose reading (canonical words and weights) is kept, for all matchers together.
+TOKEN_READINGS = 8192
 
 
 @dataclass(frozen=True)
@@ -235,19 +239,21 @@ def analyse(normalised: str, spans: list[tuple[int, int, str]] | None = None) ->
     """Features of normalised text; `spans` are entity spans to replace by placeholders."""
     if spans is None:
         spans = scan(normalised)[1]
-    words: list[tuple[str, int]] = []
+    readings = _token_readings()
+    words: list[tuple[str, int, bool, bool]] = []   # (word, kind, in a bigram run, Chinese)
     extra: list[str] = []            # words inside compounds: features, not part of the text
     weights: dict[str, float] = {}
     evidence: dict[str, float] = {}   # what a word says of the topic (see _words)
     placeholders = set()
     at = 0
     for start, end, kind in spans:
-        _words(normalised[at:start], words, extra, weights, evidence)
-        words.append((PLACEHOLDERS[kind], _SLOT))
-        weights[PLACEHOLDERS[kind]] = 1.0
-        placeholders.add(PLACEHOLDERS[kind])
+        _words(normalised[at:start], words, extra, weights, evidence, readings)
+        placeholder = PLACEHOLDERS[kind]
+        words.append((placeholder, _SLOT, False, is_cjk(placeholder)))
+        weights[placeholder] = 1.0
+        placeholders.add(placeholder)
         at = end
-    _words(normalised[at:], words, extra, weights, evidence)
+    _words(normalised[at:], words, extra, weights, evidence, readings)
     # Two words that together say a third ("换" + "尺码" → 换货): the third is a feature too.
     for (first, second), word in COMBINED_READINGS.items():
         if first in weights and second in weights and word not in weights:
@@ -256,75 +262,143 @@ def analyse(normalised: str, spans: list[tuple[int, int, str]] | None = None) ->
             evidence[word] = min(evidence.get(first, 1.0), evidence.get(second, 1.0))
     # A number and the word naming it ("订单号 123…") say which order, not what is wanted:
     # beside other content they weigh little, so "发票怎么开 订单号 123…" is about the invoice.
-    if any(kind == _CONTENT and word not in placeholders for word, kind in words):
+    if placeholders and any(kind == _CONTENT and word not in placeholders
+                            for word, kind, _, _ in words):
         for word in placeholders:
             weights[word] = IDENTIFIER_WEIGHT
 
     features: dict[str, float] = {}
     content: list[str] = []
+    parts: list[str] = []            # content words, a space between Chinese and other words
+    has_content = False
+    previous_cjk = False
     run = ""
-    for word, kind in [*words, ("", _BREAK)]:
+    for word, kind, joins, cjk in words:
         # A placeholder was not typed: it ends a run instead of making bigrams.
-        if kind < _BREAK and is_cjk(word) and (kind == _CONTENT or STOP_IN_BIGRAMS):
+        if joins:
             run += word
         elif run:
-            for i in range(len(run) - 1):
-                gram = run[i:i + 2]
-                features.setdefault("b:" + gram, BIGRAM_WEIGHT * gram_weight(gram))
+            _bigrams(run, features)
             run = ""
-        if kind in (_CONTENT, _SLOT):
+        if kind == _CONTENT or kind == _SLOT:
+            if content and not (cjk and previous_cjk):
+                parts.append(" ")
+            parts.append(word)
+            previous_cjk = cjk
             content.append(word)
+            if kind == _CONTENT:
+                has_content = True
+    if run:
+        _bigrams(run, features)
+    topical: dict[str, float] = {}
     for word in (*content, *extra):
-        features["w:" + word] = WORD_WEIGHT * weights[word]
-    parts: list[str] = []
-    for word in content:
-        if parts and not (is_cjk(word) and is_cjk(parts[-1])):
-            parts.append(" ")
-        parts.append(word)
+        key = "w:" + word
+        weight = weights[word]
+        features[key] = WORD_WEIGHT * weight
+        if word not in LIGHT_WORDS:
+            topical[key] = min(weight, evidence.get(word, 1.0))
     return _Analysis(
         features=features,
         compact="".join(parts),
         tokens=frozenset(content),
-        has_content=any(kind == _CONTENT for _, kind in words),
-        topical={"w:" + w: min(weights[w], evidence.get(w, 1.0))
-                 for w in (*content, *extra) if not is_light(w)},
+        has_content=has_content,
+        topical=topical,
     )
 
 
+def _bigrams(run: str, features: dict[str, float]) -> None:
+    for i in range(len(run) - 1):
+        gram = run[i:i + 2]
+        key = "b:" + gram
+        if key not in features:
+            features[key] = BIGRAM_WEIGHT * gram_weight(gram)
+
+
 _CONTENT, _STOP, _BREAK, _SLOT = 0, 1, 2, 3
+_RUN_BREAK = ("", _BREAK, False, False)
 
 
 def _words(
-    text: str, words: list[tuple[str, int]], extra: list[str], weights: dict[str, float],
-    evidence: dict[str, float],
+    text: str, words: list[tuple[str, int, bool, bool]], extra: list[str],
+    weights: dict[str, float], evidence: dict[str, float], readings: dict[str, _Reading],
 ) -> None:
     # A space between words (a new clause, or text around a number) ends a bigram run.
-    words.append(("", _BREAK))
+    words.append(_RUN_BREAK)
     for piece in join_phrases(text).split():
         for token in tokenise(piece):
-            if is_stopword(token):
-                words.append((token, _STOP))
-                continue
-            # A canonical word weighs what the customer actually typed: "查一下" is everyday
-            # chat, "查询" is not, though both become "查询".
-            weight = word_weight(token)
-            forms = canonical(token)
-            for word in forms:
-                words.append((word, _STOP if is_stopword(word) else _CONTENT))
-                own = weight
-                if (word != token or token in SYNONYMS) and not is_light(word):
-                    own = max(weight, CLASS_WORD_WEIGHT)
-                weights[word] = max(weights.get(word, 0.0), own)
-                # One typed word is one piece of evidence for a topic, however many canonical
-                # words it stands for ("信用卡" is 信用卡 and 付款): its forms share it.
-                evidence[word] = max(evidence.get(word, 0.0), own / len(forms))
-            for part in subwords(token):
-                for word in canonical(part):
-                    if not is_stopword(word):
-                        extra.append(word)
-                        weights[word] = max(weights.get(word, 0.0), word_weight(part))
-                        evidence[word] = max(evidence.get(word, 0.0), word_weight(part))
-        words.append(("", _BREAK))
+            reading = readings.get(token)
+            if reading is None:
+                reading = _read(token)
+                if len(readings) < TOKEN_READINGS:
+                    readings[token] = reading
+            heads, parts = reading
+            for entry, own, share in heads:
+                words.append(entry)
+                if own is not None:
+                    word = entry[0]
+                    known = weights.get(word, 0.0)
+                    weights[word] = own if own > known else known
+                    known = evidence.get(word, 0.0)
+                    evidence[word] = share if share > known else known
+            for word, own in parts:
+                extra.append(word)
+                known = weights.get(word, 0.0)
+                weights[word] = own if own > known else known
+                known = evidence.get(word, 0.0)
+                evidence[word] = own if own > known else known
+        words.append(_RUN_BREAK)
+
+
+# What a token contributes, the same every time it is typed: its canonical words as entries
+# of `words` with the weight each takes and its share of the token's evidence (None for a
+# function word, which weighs nothing), and the canonical words inside it (a compound's parts)
+# with theirs (a part's weight is its evidence too).
+_Reading = tuple[tuple[tuple[tuple[str, int, bool, bool], float | None, float | None], ...],
+                 tuple[tuple[str, float], ...]]
+
+
+def _read(token: str) -> _Reading:
+    if is_stopword(token):
+        return ((_entry(token, _STOP), None, None),), ()
+    heads = []
+    # A canonical word weighs what the customer actually typed: "查一下" is everyday
+    # chat, "查询" is not, though both become "查询".
+    weight = word_weight(token)
+    forms = canonical(token)
+    for word in forms:
+        own = weight
+        if (word != token or token in SYNONYMS) and not is_light(word):
+            own = max(weight, CLASS_WORD_WEIGHT)
+        # One typed word is one piece of evidence for a topic, however many canonical
+        # words it stands for ("信用卡" is 信用卡 and 付款): its forms share it.
+        heads.append((_entry(word, _STOP if is_stopword(word) else _CONTENT), own,
+                      own / len(forms)))
+    parts = []
+    for part in subwords(token):
+        for word in canonical(part):
+            if not is_stopword(word):
+                parts.append((word, word_weight(part)))
+    return tuple(heads), tuple(parts)
+
+
+def _entry(word: str, kind: int) -> tuple[str, int, bool, bool]:
+    cjk = is_cjk(word)
+    return word, kind, kind < _BREAK and cjk and (kind == _CONTENT or STOP_IN_BIGRAMS), cjk
+
+
+# Readings of the tokens seen since jieba's dictionary last changed (a merchant word added or
+# removed changes how words weigh): customers and intents use the same few thousand words.
+_readings: dict[str, _Reading] = {}
+_readings_version = -1
+
+
+def _token_readings() -> dict[str, _Reading]:
+    global _readings, _readings_version
+    version = dictionary_version()
+    if version != _readings_version:
+        _readings = {}   # a new dict: a reading computed before the change lands in the old one
+        _readings_version = version
+    return _readings
 
 
 class Matcher:
@@ -364,8 +438,8 @@ class Matcher:
         # bit mask of which of the intent's texts have it, so the examples of the few
         # shortlisted intents can be scored without a second index.
         vocab: dict[str, int] = {}
-        postings: list[array] = []
-        shares: list[array] = []
+        postings: list[Any] = []   # array("I"), a list once known to be walked (below)
+        shares: list[Any] = []     # array("f"), likewise
         masks: list[list[int]] = []
         # Every example's (feature, weight) pairs in two flat arrays, kept only until the IDF
         # is known; flat arrays keep the build's memory peak (and the RSS it leaves) small.
@@ -419,16 +493,36 @@ class Matcher:
         self._vocab = vocab
         self._idf = idf = array("d", (_idf(n, len(posting)) for posting in postings))
         self._idf_unknown = _idf(n, UNKNOWN_DF)
-        self._postings = postings
         # Union coverage and typical-weighted coverage folded into one coefficient per entry.
         for feature_shares in shares:
             for at, share in enumerate(feature_shares):
                 feature_shares[at] = UNION_SHARE + TYPICAL_SHARE * share
+        self._common_cut = max(COMMON_MIN, int(COMMON_SHARE * n))
+        # The postings walked per query as lists rather than arrays: an array makes a new int
+        # and float object for every entry read, a list hands out the ones it holds. Every list
+        # shares one int object per intent and one float per distinct coefficient (a few dozen:
+        # shares are small fractions), so a list costs 8 bytes per entry more than the array.
+        # Common features keep their arrays: they are only bisected for shortlisted intents.
+        # Features in the same intents (a word and its own bigram, "w:电池" and "b:电池", most
+        # often) share one posting: less memory, and each is bisected once per query.
+        intents = list(range(len(self._specs)))
+        floats: dict[float, float] = {}
+        unique: dict[bytes, Any] = {}
+        for fid, posting in enumerate(postings):
+            walked = len(posting) <= self._common_cut
+            key = posting.tobytes()
+            same = unique.get(key)
+            if same is None:
+                same = unique[key] = [intents[i] for i in posting] if walked else posting
+            postings[fid] = same
+            if walked:
+                shares[fid] = [floats.setdefault(c, c) for c in shares[fid]]
+        del unique
+        self._postings = postings
         self._coefs = shares
         self._masks = masks
-        self._common_cut = max(COMMON_MIN, int(COMMON_SHARE * n))
         # Per feature, its (posting, coefficients) if it is walked per query, None if common.
-        self._walk: list[tuple[array, array] | None] = [
+        self._walk: list[tuple[list[int], list[float]] | None] = [
             (posting, feature_coefs) if len(posting) <= self._common_cut else None
             for posting, feature_coefs in zip(postings, shares, strict=True)
         ]
@@ -459,12 +553,14 @@ class Matcher:
         normalised = normalise(text)
         entities, analysis = self._understood(normalised)
         scored = self._score(analysis) if analysis.has_content else []
-        if " " in normalised and self._choose(scored) is None:
+        chosen = self._choose(scored)
+        if chosen is None and " " in normalised:
             scored = self._best_clause(normalised, analysis.unexplained) or scored
-        candidates = tuple((self._ids[i], round(s, 1)) for s, i in scored[:3])
+            chosen = self._choose(scored)
+        ids = self._ids
+        candidates = tuple([(ids[i], round(s, 1)) for s, i in scored[:3]])
         outcome, intent, options = "unmatched", None, ()
         best = scored[0][0] if scored else 0.0
-        chosen = self._choose(scored)
         if chosen is not None:
             best, top = chosen
             outcome, intent = "matched", self._ids[top]
@@ -591,27 +687,36 @@ class Matcher:
         # Which of the intents' texts share each query feature, and the common features
         # skipped above, found by bisecting the (intent-ordered) postings. Features in query
         # order, as before: every intent's sums add up in the same order.
-        postings, coefs, masks = self._postings, self._coefs, self._masks
+        postings, coefs, masks, bits_of = self._postings, self._coefs, self._masks, _BITS
+        found: dict[int, list[tuple[int, int]]] = {}   # id(posting) -> (shortlist slot, at)
         for fid, weight in query.items():
-            entry = walk[fid]
             posting = postings[fid]
-            size = len(posting)
+            hits = found.get(id(posting))
+            if hits is None:
+                hits = found[id(posting)] = []
+                size = len(posting)
+                at = 0
+                for k, i in enumerate(ids):
+                    at = bisect_left(posting, i, at)
+                    if at == size:
+                        break
+                    if posting[at] == i:
+                        hits.append((k, at))
+            if not hits:
+                continue
+            common = walk[fid] is None
+            feature_coefs = coefs[fid]
             feature_masks = masks[fid]
-            topic = topical.get(fid, 0.0)
-            at = 0
-            for k, i in enumerate(ids):
-                at = bisect_left(posting, i, at)
-                if at == size:
-                    break
-                if posting[at] != i:
-                    continue
-                if entry is None:
-                    parts[k] += weight * coefs[fid][at]
-                evidences[k] += topic
+            topic = topical.get(fid, 0.0)   # evidence only grows by a topic word's weight
+            for k, at in hits:
+                if common:
+                    parts[k] += weight * feature_coefs[at]
+                if topic:
+                    evidences[k] += topic
                 mask = feature_masks[at]
                 overlap = overlaps[k]
                 if mask < _SMALL_MASKS:
-                    for b in _BITS[mask]:
+                    for b in bits_of[mask]:
                         overlap[b] += weight
                 else:
                     while mask:
@@ -622,6 +727,9 @@ class Matcher:
         ex_weight = self._ex_weight
         ex_compact = self._ex_compact
         compact = analysis.compact
+        tokens = analysis.tokens
+        keywords = self._keywords
+        unexplained = analysis.unexplained
         scored: list[tuple[float, int]] = []
         for i, intent_part, evidence, overlap in zip(ids, parts, evidences, overlaps, strict=True):
             start = ex_start[i]
@@ -635,9 +743,12 @@ class Matcher:
                                      + EXAMPLE_COVERAGE * (1.0 if own > 1.0 else own), b))
             if not examples:
                 continue
-            examples.sort(reverse=True)
+            if len(examples) > 1:
+                examples.sort(reverse=True)
             fuzzy = ratio(compact, ex_compact[start + examples[0][1]])
             for _, b in examples[1:FUZZY_EXAMPLES]:
+                if fuzzy == 100.0:
+                    break   # no ratio is higher
                 other = ratio(compact, ex_compact[start + b])
                 if other > fuzzy:
                     fuzzy = other
@@ -646,14 +757,18 @@ class Matcher:
             # Matching only through question words ("在干嘛呢" ~ "订单卡在…什么情况") is not
             # matching a topic, however complete the coverage.
             if i not in exact:
-                base *= min(1.0, evidence / MIN_EVIDENCE)
-                if analysis.unexplained > UNEXPLAINED_RATIO * evidence:
-                    base *= UNEXPLAINED_RATIO * evidence / analysis.unexplained
-            score = 100.0 * ((1 - FUZZY_SHARE) * base + FUZZY_SHARE * fuzzy)
-            if any(kw <= analysis.tokens for kw in self._keywords[i]):
+                scale = evidence / MIN_EVIDENCE
+                if scale < 1.0:
+                    base *= scale
+                if unexplained > UNEXPLAINED_RATIO * evidence:
+                    base *= UNEXPLAINED_RATIO * evidence / unexplained
+            score = 100.0 * (_OTHER_SHARE * base + FUZZY_SHARE * fuzzy)
+            intent_keywords = keywords[i]
+            if intent_keywords and any(kw <= tokens for kw in intent_keywords):
                 score += KEYWORD_BONUS
             if score > 0:
-                scored.append((100.0 * (min(score, 100.0) / 100.0) ** SCORE_CURVE, i))
+                scored.append((100.0 * ((score if score <= 100.0 else 100.0) / 100.0)
+                               ** SCORE_CURVE, i))
         scored.sort(reverse=True)
         return scored
 

@@ -22,7 +22,9 @@ from bot.normalise import (
     _SYNONYM_GROUPS,
     DOMAIN_WORDS,
     SYNONYMS,
+    _cut,
     canonical,
+    ensure_domain_dictionary,
     is_domain_word,
     merchant_words,
     tokenise,
@@ -250,6 +252,27 @@ def test_ambiguous_results_name_the_two_options(matcher):
     assert result.outcome == "ambiguous"
     assert set(result.options) == {"faq_card_a", "faq_card_b"}
     assert matcher.match("我的包裹怎么还没到").options == ()
+
+
+def test_cut_is_jiebas_cut_without_hmm():
+    """tokenise cuts with its own copy of jieba's no-HMM cut: word for word the same."""
+    import random
+
+    import jieba
+
+    ensure_domain_dictionary()
+    rng = random.Random(5)
+    words = [w for w in list(jieba.dt.FREQ)[::97] if w]
+    odd = list("的了是我在有不这个abcxyz0123456789 _.-+#&%\t\nあい한éü😀々〇\u9fd6")
+    texts = [row[0] for row in csv.reader(DEV_QUERIES.open(encoding="utf-8"), delimiter="\t")]
+    texts += [spec["question"] for spec in FAQS]
+    for _ in range(3000):
+        texts.append("".join(rng.choice(words) if rng.random() < 0.6
+                             else "".join(rng.choices(odd, k=rng.randint(1, 4)))
+                             for _ in range(rng.randint(1, 8))))
+    for text in texts:
+        for variant in (text, normalise(text)):
+            assert _cut(variant) == jieba.lcut(variant, HMM=False), variant
 
 
 def test_domain_dictionary_keeps_shop_words_whole():
