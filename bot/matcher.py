@@ -124,6 +124,13 @@ UNEXPLAINED_RATIO = 1.5
 RAW_AT_THRESHOLD = 33.0
 SCORE_CURVE = math.log(0.5) / math.log(RAW_AT_THRESHOLD / 100.0)
 SHORTLIST_INTENTS = 8     # intents whose examples are scored and compared with rapidfuzz
+# Beyond the best SHORTLIST_MIN, an intent whose coverage of the message is under
+# SHORTLIST_FLOOR of the leader's is not scored: that far behind, its examples do not lift it
+# to the top two. On 8,213 dev, held-out and bench queries no outcome, intent, score, option or
+# best candidate changed (only some of the runners-up listed after the best), for 13% fewer
+# instructions per query at 1,000 intents.
+SHORTLIST_MIN = 3
+SHORTLIST_FLOOR = 0.6
 FUZZY_EXAMPLES = 2        # closest examples per shortlisted intent compared with rapidfuzz
 _OTHER_SHARE = 1 - FUZZY_SHARE
 # Features in more than this share of intents are not walked in the index (their postings
@@ -675,6 +682,11 @@ class Matcher:
             shortlist = sorted(acc.items(), key=itemgetter(1), reverse=True)[:SHORTLIST_INTENTS]
         else:
             shortlist = heapq.nlargest(SHORTLIST_INTENTS, acc.items(), key=itemgetter(1))
+        if len(shortlist) > SHORTLIST_MIN:
+            floor = shortlist[0][1] * SHORTLIST_FLOOR
+            if shortlist[-1][1] < floor:
+                shortlist = shortlist[:SHORTLIST_MIN] + [
+                    entry for entry in shortlist[SHORTLIST_MIN:] if entry[1] >= floor]
         # In intent order (the order they are scored in does not matter: `scored` is sorted),
         # so each posting is bisected from where the previous intent was found.
         shortlist.sort()

@@ -717,3 +717,20 @@ def test_changing_to_a_size_is_an_exchange(monkeypatch):
     monkeypatch.setattr(matcher_module, "COMBINED_READINGS", {})
     off = Matcher(specs)
     assert all(off.match(t).intent != "faq_exchange" for t in texts)
+
+
+def test_intents_far_behind_the_leader_are_not_scored(monkeypatch):
+    # Ten FAQs share only a question word with the message, one shares its topic.
+    specs = [IntentSpec(id="faq_gift_card", question="礼品卡怎么用", answer="A",
+                        examples=("礼品卡在哪里绑定", "礼品卡能抵运费吗"))]
+    specs += [IntentSpec(id=f"faq_{n}", question=f"{topic}怎么用", answer="B")
+              for n, topic in enumerate(("优惠券", "积分", "会员卡", "花呗", "发票",
+                                         "运费险", "红包", "余额", "小程序", "客服电话"))]
+    understood = Matcher(specs)
+    analysis = understood._understood(normalise("礼品卡怎么用呢"))[1]
+    pruned = understood._score(analysis)
+    monkeypatch.setattr(matcher_module, "SHORTLIST_FLOOR", 0.0)
+    full = understood._score(analysis)
+    assert len(full) == matcher_module.SHORTLIST_INTENTS
+    assert len(pruned) < len(full)
+    assert pruned[:2] == full[:2]     # the same leader and runner-up, with the same scores
