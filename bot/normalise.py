@@ -38,6 +38,8 @@ _INTENSIFIER = re.compile(
     r"(?<=[急烦气累慢热冷困饿笑吓愁闷贵丑坑忙晕疼痛痒难懒])死(?:我|人)?了?")
 # Instalments with their count: "分12期" / "分三期" asks about 分期 like "能分期吗".
 _INSTALMENTS = re.compile(r"分(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})期")
+# A spend-and-save offer with its amounts: "满200减30" is a 满减 (coupon) like "满减怎么用".
+_SPEND_SAVE = re.compile(r"满[0-9]{1,5}(?:元|块)?减[0-9]{1,4}(?:元|块)?")
 
 # Function words that carry no intent. Kept short on purpose: "在" (在吗) or "好" (好的) do
 # carry meaning in short chat messages, and IDF already discounts what is merely frequent.
@@ -94,8 +96,8 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "换": "换 更换 换成 换掉",
     "不对": "不对 不一样 不符 不符合 对不上 wrong",
     "发票": "发票 专票 普票 增值税发票 电子发票 纸质发票 专用发票 增值税专用发票 普通发票 "
-            "invoice invoices receipt",
-    "抬头": "抬头 发票抬头 公司抬头 单位抬头 个人抬头",
+            "报销 invoice invoices receipt",
+    "抬头": "抬头 发票抬头 公司抬头 单位抬头 个人抬头 单位名称 公司名称 单位名 公司名",
     "税号": "税号 纳税人识别号 识别号 信用代码 taxnumber",
     "重新": "重新 重开 再开 重新开",
     "开发票": "开发票 开个发票 开具发票",
@@ -104,11 +106,14 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "收货人": "收货人 收件人 联系人",
     "收到": "收到 到手 拿到",
     "会员": "会员 vip 会员等级 等级 金卡 银卡 黑卡 钻石会员 member membership",
-    "运费": "运费 邮费 快递费 运输费 配送费",
+    "运费": "运费 邮费 快递费 运输费 配送费 快递钱 邮资 运费钱 邮寄费",
+    # Places most shops charge extra shipping to (or do not ship free to).
+    "偏远": "偏远 偏远地区 偏远山区 新疆 西藏 青海 内蒙古 内蒙 宁夏 甘肃 海南 乌鲁木齐 拉萨",
     "包邮": "包邮 免运费 免邮 包运费 freeshipping",
     "优惠券": "优惠券 券 优惠卷 优惠码 折扣码 满减券 代金券 红包 优惠 优惠活动 折扣 "
+              "满减 红包券 新人券 新人红包 店铺券 平台券 "
               "coupon coupons voucher vouchers discount",
-    "积分": "积分 会员积分 points",
+    "积分": "积分 会员积分 积分值 points",
     "抵扣": "抵扣 抵现 抵用 抵",
     "尺码": "尺码 码 码数 码子 尺寸 号码 大小 多大 大一码 小一码 大一号 小一号 号数 "
             "size sizes xs l xl xxl xxxl",
@@ -130,6 +135,11 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "大件": "大件 大家电 家具 空调 洗衣机 烘干机 冰箱 冰柜 电视 电视机 热水器 油烟机 燃气灶 "
             "洗碗机 消毒柜 净水器 沙发 床 床垫 衣柜 书柜 书架 书桌 餐桌 茶几 电视柜 鞋柜 "
             "椅子 办公椅 跑步机 健身器材 马桶 浴室柜 钢琴",
+    # Everyday goods (what a general store sells besides clothes, appliances and food).
+    "日用品": "日用品 杯子 水杯 保温杯 马克杯 玻璃杯 抱枕 靠枕 枕头 毛巾 浴巾 床单 被套 被子 "
+             "手机壳 钥匙扣 相框 相册 台历 挂历 雨伞 玩具 公仔 毛绒玩具 积木 文具 笔 本子 "
+             "书包 背包 双肩包 手提包 包包 行李箱 化妆品 口红 护肤品 面膜 香水 洗发水 沐浴露 "
+             "牙膏 餐具 碗 盘子 锅 饰品 项链 手链 耳环 戒指 cup mug pillow toy",
     "安装": "安装 装 组装 上门安装 install installation assemble",
     "生鲜": "生鲜 水果 海鲜 肉 肉类 蔬菜 菜 冻品 "
             "樱桃 车厘子 苹果 香蕉 芒果 榴莲 草莓 蓝莓 橙子 橘子 柑橘 沃柑 葡萄 提子 西瓜 "
@@ -144,17 +154,18 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "变质": "变质 烂 烂了 腐烂 臭 臭了 发臭 有异味 死 死了 化冻 解冻 化了 融化 不新鲜 "
             "发霉 长毛 馊 蔫 发黑 变色 异味 有味 味儿 有味儿 rotten spoiled spoilt moldy mouldy",
     "正品": "正品 真货 正版 行货 真品 genuine authentic original",
-    "假货": "假货 假的 仿品 高仿 山寨 盗版 fake",
+    "假货": "假货 假的 仿品 高仿 山寨 盗版 a货 水货 假冒 冒牌 仿冒 fake",
     "鉴定": "鉴定 验真 鉴别 防伪 防伪码 证书 质检报告 检测报告",
-    "定制": "定制 订制 定做 私人订制 刻字 刻 雕刻 刻名字 印字 印名字 custom customised "
+    "定制": "定制 订制 定做 私人订制 刻字 刻 雕刻 刻名字 印字 印名字 印 印上 印照片 印图案 印logo "
+            "制作 custom customised "
             "customized personalised personalized engraved engrave engraving",
     "降价": "降价 便宜了 变便宜 降了 打折了 价格变了 活动价 促销价",
     "价保": "价保 保价 价格保护 priceprotection pricematch 差价 退差价 补差价 买贵 买贵了",
     "定金": "定金 订金 deposit",
-    "发错": "发错 寄错 送错 错发 wrongitem",
+    "发错": "发错 寄错 送错 错发 寄成 发成 送成 发串 寄串 装错 wrongitem",
     "少发": "少发 漏发 少 少了 缺 缺了",
     "无理由": "无理由 七天无理由 7天无理由",
-    "补货": "补货 到货通知 进货 上新 restock",
+    "补货": "补货 到货通知 进货 上新 再上 返场 再进货 restock",
     "缺货": "缺货 没货 卖完 卖完了 售罄 断货 断码 无货 卖光 有货 现货 库存 有库存 没库存 "
             "stock outofstock instock soldout",
     "海外": "海外 国外 国际 境外 外国 港澳台 香港 澳门 台湾 美国 日本 英国 加拿大 澳大利亚 "
@@ -167,19 +178,20 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "贺卡": "贺卡 卡片 小卡片 祝福卡 留言卡",
     "价格单": "价格单 价签 吊牌 价格标签 小票 发货单",
     "礼品": "礼品 礼物 礼盒 gift",
-    "包装": "包装 包一下 打包 wrap wrapping",
+    "包装": "包装 包一下 打包 包好 包好看 包漂亮 包起来 wrap wrapping",
     "礼品 包装": "giftwrap giftwrapping",
     "账号": "账号 帐号 账户 帐户 会员号 account",
     "登录": "登录 登陆 登入 登不上 登不进去 验证码 密码 login password",
     "绑定": "绑定 绑 改绑 换绑 解绑 bind",
-    "手机号": "手机号 手机号码 电话号码 phone",
+    "手机号": "手机号 手机号码 电话号码 新号 新号码 老号 老号码 旧号 旧号码 停机 手机卡 phone",
     "客服": "客服 客服人员 售后客服 service",
     "上班": "上班 下班 营业 营业时间 工作时间 在线 值班 businesshours openinghours workinghours",
     "周末": "周末 周六 周日 星期六 星期天 星期日 礼拜六 礼拜天 礼拜日 节假日 假期 weekend "
             "weekends saturday sunday",
-    "自提": "自提 自取 到店取 到店自提 门店自提 pickup",
+    "自提": "自提 自取 到店取 到店自提 门店自提 自提点 提货点 取货点 提货 取货 pickup",
     "门店": "门店 线下店 实体店 店里 店 线下门店",
-    "货到付款": "货到付款 到付 货到付 cod cashondelivery payondelivery paymentondelivery",
+    "货到付款": "货到付款 到付 货到付 当面付 当面付款 送货付款 cod cashondelivery "
+              "payondelivery paymentondelivery",
     # conversation
     "人工": "人工 真人 活人 人工服务 human agent person staff someone somebody "
             "representative operator",
@@ -208,10 +220,10 @@ _SYNONYM_GROUPS: dict[str, str] = {
             "一天 两天 三天 四天 五天 六天 好几天 一整天 整天 一周 两周 半个月 一个月",
     "身材": "身材 身高 体重 斤 公斤 kg cm 厘米 胖 瘦 腰围 胸围 肩宽 脚长",
     "支付宝 付款": "支付宝 alipay",
-    "微信 付款": "微信支付 wechatpay",
+    "微信 付款": "微信支付 微信钱包 零钱 wechatpay",
     "花呗 付款": "花呗",
     "信用卡 付款": "信用卡 visa mastercard credit",
-    "银行卡 付款": "银行卡",
+    "银行卡 付款": "银行卡 储蓄卡 借记卡 刷卡 网银",
     "没有": "没有 没 木有 还没 还没有",
     "需要": "需要 想要 要 想 want need",
     "什么": "什么 啥 干嘛 干啥 what",
@@ -390,6 +402,8 @@ def tokenise(text: str) -> list[str]:
     text = _A_NOT_A.sub(r"\1", text)
     text = _INTENSIFIER.sub("", text)
     text = _INSTALMENTS.sub("分期", text)
+    if "减" in text:
+        text = _SPEND_SAVE.sub("满减", text)
     text = _CHANGE_SIZE.sub("换", text)
     return [t for t in _cut(text) if not t.isspace()]
 
@@ -576,7 +590,22 @@ def is_domain_word(word: str) -> bool:
     word or a merchant's term, whether or not an intent uses it. A number with its measure
     word ("一张", "三瓶", "第三天", "几号") says how many, which any question can: it counts too."""
     return (word in SYNONYMS or word in _SYNONYM_WORDS or word in _domain_words
-            or _QUANTITY.fullmatch(word) is not None)
+            or word in SHOPPING_WORDS or _QUANTITY.fullmatch(word) is not None)
+
+
+# Everyday words of a shopping conversation that no FAQ needs to name: where in the shop
+# (首页, 结算), who a present is for and the occasion (女朋友, 生日), how it should look
+# (好看), hedges (大概). They say nothing of the topic, but neither do they mean the message is
+# about something the shop knows nothing of (they are shop vocabulary for `is_domain_word`,
+# not synonyms: they stay out of jieba's dictionary and weigh as before).
+SHOPPING_WORDS = frozenset(
+    "结算 结算页 确认 显示 页面 首页 店铺 商城 网店 小程序 链接 详情页 购物 买来 "
+    "名字 图案 照片 图片 logo "
+    "生日 节日 情人节 七夕 圣诞 圣诞节 春节 母亲节 父亲节 纪念日 结婚 婚礼 "
+    "女朋友 男朋友 老婆 老公 妈妈 爸爸 父母 孩子 宝宝 朋友 同事 长辈 闺蜜 送人 "
+    "好看 漂亮 精致 大概 大约 差不多 附近 攒 攒了 "
+    "你家 你们家 贵店 店家 商家 卖家 新人 新用户 新客 老客户 回事 怎么回事".split()
+)
 
 
 _QUANTITY = re.compile(r"[一二两三四五六七八九十百千几第半每整][\u4e00-\u9fff]{1,2}")
