@@ -93,7 +93,7 @@ _SYNONYM_GROUPS: dict[str, str] = {
     "退款": "退款 退钱 返款 钱退 refund refunds refunded",
     # An exchange is one kind of change: "换" alone (换地址, 换个人, 换手机号) is any change.
     "换货 换": "换货 调换 exchange swap 换大 换小 换码 换尺码 换号 换大号 换小号",
-    "换": "换 更换 换成 换掉",
+    "换": "换 更换 换成 换掉 调 调成",
     "不对": "不对 不一样 不符 不符合 对不上 wrong",
     "发票": "发票 专票 普票 增值税发票 电子发票 纸质发票 专用发票 增值税专用发票 普通发票 "
             "报销 invoice invoices receipt",

@@ -761,3 +761,8 @@ def test_everyday_shopping_words_do_not_count_against_an_intent(monkeypatch):
     unknown = Matcher([*builtin_specs(), wrap]).match(query)
     assert known.intent == "faq_wrap"
     assert unknown.intent != "faq_wrap"
+
+
+def test_adjusting_to_another_size_is_a_change():
+    """"调成大一号" / "调个颜色" ask for a change like "换成大一号"."""
+    assert "换" in canonical("调") and "换" in canonical("调成")
