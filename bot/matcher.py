@@ -61,6 +61,8 @@ from bot.entities import ORDER, PHONE, TRACKING, Entities, extract_entities, sca
 from bot.normalise import (
     COMBINED_READINGS,
     LIGHT_WORDS,
+    OFF_TOPIC_WEIGHT,
+    OFF_TOPIC_WORDS,
     SYNONYMS,
     canonical,
     dictionary_version,
@@ -866,6 +868,9 @@ def _unexplained(analysis: _Analysis, vocab: dict[str, int]) -> float:
         weight for feature, weight in analysis.topical.items()
         if weight >= UNEXPLAINED_MIN_WEIGHT and feature not in vocab
         and not is_domain_word(feature[2:])
+    ) + sum(
+        OFF_TOPIC_WEIGHT * max(weight, UNEXPLAINED_MIN_WEIGHT)
+        for feature, weight in analysis.topical.items() if feature[2:] in OFF_TOPIC_WORDS
     )
 
 

@@ -611,6 +611,20 @@ SHOPPING_WORDS = frozenset(
 _QUANTITY = re.compile(r"[一二两三四五六七八九十百千几第半每整][\u4e00-\u9fff]{1,2}")
 
 
+# Words of the topics customers of a shop also ask a chat window about and no shop answers:
+# jobs and pay, banking and tax, medicine, what a word means or how it is read. Such a word
+# in a message adds OFF_TOPIC_WEIGHT times its weight (at least UNEXPLAINED_MIN_WEIGHT) to the
+# content the shop knows nothing of (`matcher._unexplained`), on top of counting there once if
+# no intent has it: "快递员工资高吗" is about a courier's pay, not a delivery. Words that can be a
+# shop question ("过敏" after a cream, "意思" of an order status) are not listed.
+OFF_TOPIC_WORDS = frozenset(
+    "工资 薪水 月薪 年薪 薪资 收入 挣 赚 挣钱 赚钱 招聘 应聘 面试 兼职 求职 上岗 "
+    "转账 汇款 贷款 借款 个税 退税 报税 股票 基金 理财 利息 存款 取款 "
+    "药 吃药 医院 看病 医生 感冒 发烧 "
+    "单词 翻译 读音 发音 作者 含义".split()
+)
+OFF_TOPIC_WEIGHT = 2.0
+
 _SYNONYM_WORDS = frozenset(w for c in SYNONYMS.values() for w in c.split())
 
 

@@ -766,3 +766,19 @@ def test_everyday_shopping_words_do_not_count_against_an_intent(monkeypatch):
 def test_adjusting_to_another_size_is_a_change():
     """"调成大一号" / "调个颜色" ask for a change like "换成大一号"."""
     assert "换" in canonical("调") and "换" in canonical("调成")
+
+
+def test_words_of_topics_no_shop_answers_count_against_an_intent(matcher, monkeypatch):
+    """Pay for a part-time job is not a question about the service desk's hours."""
+    import bot.matcher
+
+    hours = IntentSpec.from_dict({
+        "id": "faq_hours", "question": "客服几点上班", "answer": "9点到21点。",
+        "examples": ["人工客服什么时候在线", "客服工作时间", "晚上有客服吗"]})
+    query = "兼职客服一天多少钱"
+    off_topic = Matcher([*builtin_specs(), hours]).match(query)
+    monkeypatch.setattr(bot.matcher, "OFF_TOPIC_WORDS", frozenset())
+    unknown = Matcher([*builtin_specs(), hours]).match(query)
+    assert off_topic.outcome == "unmatched"
+    assert off_topic.candidates[0][1] < unknown.candidates[0][1] - 5
+    assert matcher.match("快递到哪了").intent == "logistics"
