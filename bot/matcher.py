@@ -849,8 +849,9 @@ def _part_of_other(analysis: _Analysis, vocab: dict[str, int]) -> _Analysis:
         for part in subwords(word):
             at = word.find(part)
             span = (at, at + len(part))
-            if any("w:" + form in vocab for form in canonical(part)):
-                known += [(*span, "w:" + form) for form in canonical(part)]
+            forms = ["w:" + form for form in canonical(part)]
+            if any(form in vocab for form in forms):
+                known += [(*span, form) for form in forms]
             elif topical.get("w:" + part, 0.0) >= UNEXPLAINED_MIN_WEIGHT \
                     and not is_domain_word(part):
                 unknown.append(span)

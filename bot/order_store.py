@@ -45,6 +45,7 @@ max_points = tonumber(max_points)
 local FILL = {'openid', 'phone', 'carrier', 'tracking_no', 'address', 'amount', 'items'}
 local fill = {}
 for i, name in ipairs(FILL) do fill[name] = ARGV[13 + i] end
+local new_points = ARGV[14 + #FILL]   -- JSON list, '' when the event has none
 local p = '__PREFIX__'
 if event_id ~= '' then
   if not redis.call('SET', event_key, applied_at, 'NX', 'EX', event_ttl) then
@@ -91,11 +92,11 @@ end
 local function point_key(x) return x.time .. '\\n' .. x.description end
 local points_added = 0
 local tracking
-if ARGV[21] ~= '' then
+if new_points ~= '' then
   tracking = decode(cur[6])
   local seen = {}
   for _, x in ipairs(tracking) do seen[point_key(x)] = true end
-  for _, x in ipairs(decode(ARGV[21])) do
+  for _, x in ipairs(decode(new_points)) do
     local k = point_key(x)
     if not seen[k] then
       seen[k] = true
