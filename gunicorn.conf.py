@@ -22,7 +22,7 @@ def on_starting(server):  # noqa: ANN001, ARG001 - gunicorn's hook signature
     if not os.environ.get("REDIS_URL"):
         from pathlib import Path
 
-        from bot.storage import start_embedded_redis
+        from bot.platform.storage import start_embedded_redis
 
         data_dir = Path(os.environ.get("BOT_DATA_DIR", "data")).resolve()
         os.environ["REDIS_URL"] = start_embedded_redis(data_dir)

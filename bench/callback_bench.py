@@ -30,9 +30,9 @@ from wechatpy.crypto import WeChatCrypto
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.envelope import signature_of  # noqa: E402
-from bot.fake_wechat import FakeWeChatServer  # noqa: E402
-from bot.simulator import text_xml  # noqa: E402
+from bot.local.fake_wechat import FakeWeChatServer  # noqa: E402
+from bot.local.simulator import text_xml  # noqa: E402
+from bot.wechat.envelope import signature_of  # noqa: E402
 
 TOKEN, APPID = "demo-token", "wxdemo0000000000"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -116,7 +116,7 @@ def measure(app: str, env: dict[str, str], warmup: Path, reqfile: Path, seconds:
 def seed_shop(redis_url: str) -> None:
     """A shop as the demo has it: built-in intents and the sample FAQ, so FAQ questions are
     answered rather than all recorded as unmatched."""
-    from bot.intent_store import IntentStore
+    from bot.understanding.intent_store import IntentStore
 
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     IntentStore(client, ROOT / "intents").seed_defaults()

@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import bench.callback_bench as callback_bench  # noqa: E402
-from bot.fake_wechat import FakeWeChatServer  # noqa: E402
-from bot.simulator import event_xml  # noqa: E402
+from bot.local.fake_wechat import FakeWeChatServer  # noqa: E402
+from bot.local.simulator import event_xml  # noqa: E402
 
 
 def unknown_click(openid: str, msg_id: int, now: int) -> str:

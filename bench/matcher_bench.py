@@ -80,9 +80,9 @@ def run_one(size: int, queries: int, seed: int, with_app: bool) -> dict:
     else:
         import bot  # noqa: F401 - the whole web app, as a gunicorn worker has it
 
-    from bot.intent_io import load_intent_file
-    from bot.matcher import IntentSpec, Matcher
-    from bot.normalise import ensure_domain_dictionary, normalise
+    from bot.understanding.intent_file import load_intent_file
+    from bot.understanding.matcher import IntentSpec, Matcher
+    from bot.understanding.normalise import ensure_domain_dictionary, normalise
 
     rng = random.Random(seed)
     rss_base = rss_kb()

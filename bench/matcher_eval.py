@@ -1,7 +1,7 @@
 """Accuracy of the matcher on labelled queries: built-in intents plus an FAQ file.
 
-    python bench/matcher_eval.py [--faq ../shared/eval/faq.yaml]
-                                 [--queries ../shared/eval/dev_queries.tsv]
+    python bench/matcher_eval.py [--faq tests/data/eval/faq.yaml]
+                                 [--queries tests/data/eval/dev_queries.tsv]
                                  [--heldout bench/heldout_queries.tsv]
                                  [--heldout3 bench/heldout3_queries.tsv]
                                  [--heldout4 bench/heldout4_queries.tsv]
@@ -41,12 +41,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.intent_io import load_intent_file  # noqa: E402
-from bot.matcher import IntentSpec, Matcher  # noqa: E402
-from bot.normalise import warm_up  # noqa: E402
+from bot.understanding.intent_file import load_intent_file  # noqa: E402
+from bot.understanding.matcher import IntentSpec, Matcher  # noqa: E402
+from bot.understanding.normalise import warm_up  # noqa: E402
 
-DEFAULT_FAQ = ROOT / ".." / "shared" / "eval" / "faq.yaml"
-DEFAULT_QUERIES = ROOT / ".." / "shared" / "eval" / "dev_queries.tsv"
+DEFAULT_FAQ = ROOT / "tests" / "data" / "eval" / "faq.yaml"
+DEFAULT_QUERIES = ROOT / "tests" / "data" / "eval" / "dev_queries.tsv"
 DEFAULT_HELDOUT = ROOT / "bench" / "heldout_queries.tsv"
 DEFAULT_HELDOUT3 = ROOT / "bench" / "heldout3_queries.tsv"
 DEFAULT_HELDOUT4 = ROOT / "bench" / "heldout4_queries.tsv"

@@ -40,9 +40,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.callback_bench import AES_KEY, APPID, TOKEN, free_port, start_gunicorn  # noqa: E402
-from bot.envelope import signature_of  # noqa: E402
-from bot.order_hooks import sign  # noqa: E402
-from bot.simulator import text_xml  # noqa: E402
+from bot.local.simulator import text_xml  # noqa: E402
+from bot.orders.webhook import sign  # noqa: E402
+from bot.wechat.envelope import signature_of  # noqa: E402
 
 SECRET = "demo-webhook-secret"       # BOT_DEMO's ORDER_WEBHOOK_SECRET
 STEPS = [("paid", None), ("shipped", "已揽收"), ("in_transit", "到达转运中心"),

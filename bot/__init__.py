@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Flask
 
-from bot.config import Config
-from bot.envelope import Envelope
+from bot.platform.config import Config
 from bot.runtime import build_runtime
+from bot.wechat.envelope import Envelope
 
 
 def create_app(config: Config | None = None, **dependencies: Any) -> Flask:
@@ -22,9 +22,12 @@ def create_app(config: Config | None = None, **dependencies: Any) -> Flask:
     rt = build_runtime(config, **dependencies)
     app.extensions["bot_runtime"] = rt
     app.extensions["bot"] = rt.services
+    app.extensions["bot_coordinator"] = rt.coordinator
     app.extensions["bot_envelope"] = Envelope(config)
 
-    from bot import callback, health, order_hooks, tracking
+    from bot.orders import tracking_page as tracking
+    from bot.orders import webhook as order_hooks
+    from bot.wechat import callback, health
 
     # One blueprint per surface: WeChat's callback, the shop's order webhook, the customer's
     # tracking page, and health for the load balancer.

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
-from bot.messages import Incoming
-from bot.reply_coordinator import payload_of
+from bot.conversation.messages import Incoming
+from bot.wechat.coordinator import payload_of
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.conversation.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class Jobs:
 
     # Run side.
     def _run_late_reply(self, payload: dict[str, Any]) -> str:
-        from bot.late_reply import deliver_late_reply
+        from bot.wechat.late_reply import deliver_late_reply
 
         assert self.services is not None, "Jobs.bind() was not called in this worker"
         outcome = deliver_late_reply(self.services, self.dispatch, self.leases, payload)
@@ -84,7 +84,7 @@ class Jobs:
 
     def _run_fetch_user_info(self, openid: str) -> None:
         assert self.services is not None, "Jobs.bind() was not called in this worker"
-        from bot.replies import normalise_lang
+        from bot.conversation.replies import normalise_lang
 
         info = self.services.wechat.user_info(openid)
         lang = normalise_lang(info.get("language"), self.services.config.default_lang)

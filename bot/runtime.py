@@ -7,22 +7,23 @@ from dataclasses import dataclass
 
 import redis
 
-from bot.clock import Clock, SystemClock
-from bot.config import Config
-from bot.dialogue import DialogueStore
-from bot.dispatch import Dispatcher
-from bot.handlers import Handler
-from bot.intent_store import IntentStore
+from bot.conversation.dialogue import DialogueStore
+from bot.conversation.dispatch import Dispatcher
+from bot.conversation.handlers import Handler
+from bot.conversation.ports import OutgoingWeChat
+from bot.conversation.replies import Replies
+from bot.conversation.services import Services
+from bot.conversation.users import UserStore
 from bot.jobs import Jobs, make_broker
-from bot.orders import build_order_service
-from bot.preferences import PreferenceStore
-from bot.replies import Replies
-from bot.reply_coordinator import ReplyCoordinator
-from bot.services import Services
-from bot.storage import connect, redis_url_for
-from bot.unmatched import UnmatchedStore
-from bot.users import UserStore
-from bot.wechat_api import WeChatAPI
+from bot.orders.service import build_order_service
+from bot.platform.clock import Clock, SystemClock
+from bot.platform.config import Config
+from bot.platform.storage import connect, redis_url_for
+from bot.pushes.preferences import PreferenceStore
+from bot.understanding.intent_store import IntentStore
+from bot.understanding.unmatched import UnmatchedStore
+from bot.wechat.api import WeChatAPI
+from bot.wechat.coordinator import ReplyCoordinator
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def build_runtime(
     redis_client: redis.Redis | None = None,
     redis_url: str | None = None,
     clock: Clock | None = None,
-    wechat: object | None = None,
+    wechat: OutgoingWeChat | None = None,
     extra_handlers: list[Handler] | None = None,
 ) -> Runtime:
     """Wire every dependency from `config`; tests pass real ones with test settings."""

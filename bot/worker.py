@@ -10,9 +10,9 @@ import threading
 
 import dramatiq
 
-from bot.config import Config
+from bot.platform.config import Config
+from bot.platform.storage import redis_url_for
 from bot.runtime import build_runtime
-from bot.storage import redis_url_for
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ handlers claiming the same name, intent, menu key or event.
 
 from __future__ import annotations
 
-from bot.handlers import Handler, HandlerRegistry
+from bot.conversation.handlers import Handler, HandlerRegistry
 from intents import basics, faq, greeting, handoff, logistics, order_status, push_settings
 
 MODULES = [basics, faq, greeting, handoff, logistics, order_status, push_settings]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.context import MessageContext
-from bot.handlers import Handler
-from bot.replies import Reply
+from bot.conversation.context import MessageContext
+from bot.conversation.handlers import Handler
+from bot.conversation.replies import Reply
 from intents.push_settings import NAME as PUSH_SETTINGS
 from intents.push_settings import summary as push_summary
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.context import MessageContext
-from bot.dialogue_words import contains_any, load_words
-from bot.handlers import Handler
-from bot.replies import Reply
+from bot.conversation.context import MessageContext
+from bot.conversation.handlers import Handler
+from bot.conversation.replies import Reply
+from bot.conversation.words import contains_any, load_words
 
 
 def greet(ctx: MessageContext) -> Reply:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from bot.context import MessageContext
-from bot.handlers import Handler
-from bot.replies import TRANSFER, Reply
-from bot.service_hours import on_duty
+from bot.conversation.context import MessageContext
+from bot.conversation.handlers import Handler
+from bot.conversation.replies import TRANSFER, Reply
+from bot.conversation.service_hours import on_duty
 
 QUEUE = "handoff:requests"
 QUEUE_MAX = 10_000

@@ -18,14 +18,14 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.context import MessageContext
-from bot.dialogue_words import contains_any, load_words
-from bot.entities import extract_entities
-from bot.masking import mask_phone
-from bot.order_access import OWN, THROTTLED, UNAVAILABLE, VERIFY, Access
-from bot.order_model import Order
-from bot.order_wording import OrderWording
-from bot.replies import Reply
+from bot.conversation.context import MessageContext
+from bot.conversation.replies import Reply
+from bot.conversation.words import contains_any, load_words
+from bot.orders.access import OWN, THROTTLED, UNAVAILABLE, VERIFY, Access
+from bot.orders.masking import mask_phone
+from bot.orders.model import Order
+from bot.orders.wording import OrderWording
+from bot.understanding.entities import extract_entities
 
 # Dialogue-state slots.
 LAST_ORDER = "order_id"          # the order talked about last

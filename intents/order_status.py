@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.context import MessageContext
-from bot.handlers import Handler
-from bot.order_wording import OrderWording
-from bot.replies import Reply
+from bot.conversation.context import MessageContext
+from bot.conversation.handlers import Handler
+from bot.conversation.replies import Reply
+from bot.orders.wording import OrderWording
 from intents.order_lookup import Want, resolve
 
 NAME = "order_status"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.context import MessageContext
-from bot.dialogue_words import contains_any, load_words
-from bot.handlers import Handler
-from bot.preferences import ALL, CONSENT_GIVEN, CONSENT_REFUSED, IMPORTANT, Preferences
-from bot.replies import Reply
+from bot.conversation.context import MessageContext
+from bot.conversation.handlers import Handler
+from bot.conversation.replies import Reply
+from bot.conversation.words import contains_any, load_words
+from bot.pushes.preferences import ALL, CONSENT_GIVEN, CONSENT_REFUSED, IMPORTANT, Preferences
 
 NAME = "push_settings"
 

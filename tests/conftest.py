@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis
 
-from bot.clock import FixedClock
+from bot.platform.clock import FixedClock
 
 pytest_plugins = ["tests.fixtures.wechat_api", "tests.fixtures.orders", "tests.fixtures.gunicorn"]
 
@@ -53,7 +53,7 @@ def config_values(redis_url: str, tmp_path) -> dict:
 def make_app(r, clock, config_values):
     """Build an app on the real test Redis; keyword arguments override settings."""
     from bot import create_app
-    from bot.config import Config
+    from bot.platform.config import Config
 
     def make(extra_handlers=None, wechat=None, redis_client=None, **overrides):
         config = Config.from_mapping({**config_values, **overrides})
@@ -86,7 +86,7 @@ def client(app):
 
 
 def simulator_for(app, clock, client=None, encrypted=True):
-    from bot.simulator import WeChatSimulator, flask_transport
+    from bot.local.simulator import WeChatSimulator, flask_transport
 
     config = app.extensions["bot"].config
     return WeChatSimulator(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from bot.envelope import signature_of
-from bot.simulator import event_xml, text_xml
+from bot.local.simulator import event_xml, text_xml
+from bot.wechat.envelope import signature_of
 from tests.conftest import simulator_for
 
 OPENID = "oUserA000000000000000000001"
@@ -35,7 +35,7 @@ def test_text_in_plain_mode(app, clock):
 
 
 def test_plain_mode_account_answers_plain_and_refuses_encrypted(make_app, clock):
-    from bot.simulator import WeChatSimulator, flask_transport
+    from bot.local.simulator import WeChatSimulator, flask_transport
 
     app = make_app(wechat_aes_key="", bot_demo=False, wechat_token="t", wechat_appid="wx1",
                    wechat_secret="s", secret_key="k")
@@ -212,11 +212,11 @@ def test_official_sample_decrypts(make_app, clock):
     """WeChat's published WXBizMsgCrypt sample opens through our envelope."""
     from pathlib import Path
 
-    from bot.config import Config
-    from bot.envelope import Envelope
+    from bot.platform.config import Config
+    from bot.wechat.envelope import Envelope
 
     sample = {}
-    path = Path(__file__).resolve().parents[2] / "shared/wechat/official_sample.txt"
+    path = Path(__file__).resolve().parent / "data" / "official_sample.txt"
     for line in path.read_text().splitlines():
         if ": " in line and not line.startswith("#"):
             k, v = line.split(": ", 1)
@@ -246,7 +246,7 @@ def test_previous_aes_key_still_opens_during_rotation(make_app, clock):
     old_key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
     new_key = "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkj"
     app = make_app(wechat_aes_key=new_key, wechat_aes_key_previous=old_key)
-    from bot.simulator import WeChatSimulator, flask_transport
+    from bot.local.simulator import WeChatSimulator, flask_transport
 
     old_sender = WeChatSimulator(flask_transport(app.test_client()), "demo-token",
                                  "wxdemo0000000000", aes_key=old_key, now=clock.now)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from bot.intent_store import IntentStore
+from bot.understanding.intent_store import IntentStore
 from tests.conftest import simulator_for
 from tests.fixtures.wechat_api import wait_for
 

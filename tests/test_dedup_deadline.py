@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.handlers import Handler
-from bot.simulator import text_xml
+from bot.conversation.handlers import Handler
+from bot.local.simulator import text_xml
 from tests.conftest import simulator_for
 from tests.fixtures.wechat_api import wait_for
 
@@ -113,8 +113,8 @@ def test_worker_takes_over_when_claiming_web_worker_died(make_app, clock, r, fak
     """A web worker claimed the message and died: the job processes it and replies once."""
     import json
 
-    from bot.messages import Incoming
-    from bot.reply_coordinator import record_key
+    from bot.conversation.messages import Incoming
+    from bot.wechat.coordinator import record_key
 
     app = make_app(extra_handlers=[counting_handler(r)], wechat_api_base_url=fake_wechat.url)
     rt = worker(app)

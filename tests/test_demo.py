@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot.config import Config
-from bot.wechat_api import WeChatAPI
+from bot.platform.config import Config
+from bot.wechat.api import WeChatAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,7 +122,7 @@ def read_until(proc: subprocess.Popen, marker: str, timeout: float = 30) -> str:
 
 
 def redis_url_of(data: Path) -> str:
-    from bot.storage import redis_url_for
+    from bot.platform.storage import redis_url_for
 
     return redis_url_for("", data)
 
@@ -130,9 +130,8 @@ def redis_url_of(data: Path) -> str:
 def test_demo_seeding_gives_the_chat_user_orders_to_ask_about(config_values, make_app, r,
                                                               clock):
     """What `python -m bot demo` runs before it starts: the chat user has orders at once."""
-    from bot.chat import DEMO_OPENID
-    from bot.demo import seed_demo_data
-    from bot.demo_orders import PHONE_ONLY_ORDER
+    from bot.local.demo import seed_demo_data
+    from bot.local.demo_orders import DEMO_OPENID, PHONE_ONLY_ORDER
     from tests.conftest import simulator_for
 
     seeded = seed_demo_data(Config.from_mapping(config_values))

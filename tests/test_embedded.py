@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import create_app
-from bot.config import Config
+from bot.platform.config import Config
 from tests.conftest import simulator_for
 from tests.fixtures.wechat_api import wait_for
 
@@ -27,7 +27,7 @@ def test_late_reply_goes_out_through_a_worker_on_embedded_redis(tmp_path, clock,
     """The Dramatiq broker and the late-reply job work on the embedded server too."""
     import time
 
-    from bot.handlers import Handler
+    from bot.conversation.handlers import Handler
 
     def slow(ctx):
         time.sleep(0.8)

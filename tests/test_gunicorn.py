@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from bot.simulator import text_xml
+from bot.local.simulator import text_xml
 from tests.fixtures.gunicorn import simulator
 from tests.fixtures.wechat_api import wait_for
 

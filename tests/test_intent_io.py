@@ -6,14 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.intent_io import IntentFileError, dump_intents, load_intent_file, parse_intents
+from bot.understanding.intent_file import (
+    IntentFileError,
+    dump_intents,
+    load_intent_file,
+    parse_intents,
+)
 
-SHARED_FAQ = Path(__file__).resolve().parents[2] / "shared/eval/faq.yaml"
+SHARED_FAQ = Path(__file__).resolve().parent / "data" / "eval" / "faq.yaml"
 
 
 def test_shared_example_file_loads():
-    if not SHARED_FAQ.exists():
-        pytest.skip("../shared is not beside this checkout")
     docs = load_intent_file(SHARED_FAQ)
     assert len(docs) == 30 and all(d["answer"] for d in docs)
 

@@ -10,7 +10,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.simulator import WeChatSimulator, requests_transport
+from bot.local.simulator import WeChatSimulator, requests_transport
 from tests.fixtures.gunicorn import ROOT
 
 ANSWER = "人工泪液现货充足,下单后48小时内发出。"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.intent_store import IntentStore
-from bot.normalise import tokenise
+from bot.understanding.intent_store import IntentStore
+from bot.understanding.normalise import tokenise
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,7 +58,7 @@ def test_slow_rebuild_runs_in_background_while_the_old_matcher_answers(r, intent
                                                                      monkeypatch):
     store = IntentStore(r, intents_dir)
     old = store.matcher()
-    monkeypatch.setattr("bot.intent_store.RELOAD_CHECK", 0.0)
+    monkeypatch.setattr("bot.understanding.intent_store.RELOAD_CHECK", 0.0)
     store._build_seconds = 5.0  # as if the last build were a 10k-FAQ shop's
     built = store._build
 
@@ -91,7 +91,7 @@ FRESH_PROCESS = """
 import sys, time
 from pathlib import Path
 import redis
-from bot.intent_store import IntentStore, RELOAD_CHECK
+from bot.understanding.intent_store import IntentStore, RELOAD_CHECK
 client = redis.Redis.from_url(sys.argv[1], decode_responses=True)
 store = IntentStore(client, Path(sys.argv[2]))
 store.matcher()                       # this process's first build: jieba loads here
@@ -115,8 +115,8 @@ def test_first_edit_after_a_fresh_start_is_answered_at_once(redis_url, r, intent
 
 
 def test_the_index_is_not_rebuilt_when_intents_did_not_change(r, intents_dir, monkeypatch):
-    monkeypatch.setattr("bot.intent_store.RELOAD_CHECK", 0.0)
-    monkeypatch.setattr("bot.intent_store.BUILTIN_CHECK", 0.0)
+    monkeypatch.setattr("bot.understanding.intent_store.RELOAD_CHECK", 0.0)
+    monkeypatch.setattr("bot.understanding.intent_store.BUILTIN_CHECK", 0.0)
     store = IntentStore(r, intents_dir)
     builds = []
     built = store._build
@@ -148,8 +148,8 @@ def test_running_workers_follow_a_changed_builtin_file(r, intents_dir):
 
 
 def test_a_broken_builtin_file_keeps_the_old_intents(r, intents_dir, monkeypatch, caplog):
-    monkeypatch.setattr("bot.intent_store.BUILTIN_CHECK", 0.0)
-    monkeypatch.setattr("bot.intent_store.RELOAD_CHECK", 0.0)
+    monkeypatch.setattr("bot.understanding.intent_store.BUILTIN_CHECK", 0.0)
+    monkeypatch.setattr("bot.understanding.intent_store.RELOAD_CHECK", 0.0)
     store = IntentStore(r, intents_dir)
     first = store.matcher()
     (intents_dir / "builtin.yaml").write_text("- id: order_status\n  question: [\n",
@@ -159,7 +159,7 @@ def test_a_broken_builtin_file_keeps_the_old_intents(r, intents_dir, monkeypatch
 
 
 def test_terms_reach_jieba_with_the_version(r, intents_dir, monkeypatch):
-    monkeypatch.setattr("bot.intent_store.RELOAD_CHECK", 0.0)
+    monkeypatch.setattr("bot.understanding.intent_store.RELOAD_CHECK", 0.0)
     reader = IntentStore(r, intents_dir)        # a worker answering messages
     reader.matcher()
     assert "玻尿酸原液" not in tokenise("玻尿酸原液有货吗")

@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+from bot.conversation.messages import Incoming
 from bot.jobs import HEARTBEAT_TIMEOUT_MS, MAINTENANCE_CHANCE, NAMESPACE, make_broker
-from bot.messages import Incoming
-from bot.reply_coordinator import record_key
+from bot.wechat.coordinator import record_key
 from tests.fixtures.wechat_api import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import bot.matcher as matcher_module
-from bot.intent_io import load_intent_file
-from bot.matcher import (
+import bot.understanding.matcher as matcher_module
+from bot.understanding.intent_file import load_intent_file
+from bot.understanding.matcher import (
     DEFAULT_THRESHOLD,
     Entities,
     IntentSpec,
@@ -18,7 +18,7 @@ from bot.matcher import (
     extract_entities,
     normalise,
 )
-from bot.normalise import (
+from bot.understanding.normalise import (
     _SYNONYM_GROUPS,
     DOMAIN_WORDS,
     SYNONYMS,
@@ -32,7 +32,7 @@ from bot.normalise import (
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILTIN = ROOT / "intents" / "builtin.yaml"
-DEV_QUERIES = ROOT.parent / "shared" / "eval" / "dev_queries.tsv"
+DEV_QUERIES = ROOT / "tests" / "data" / "eval" / "dev_queries.tsv"
 # Development sets whose sentences must not be copied into vocabulary or examples (the final
 # held-out set is never opened by anyone changing the matcher, so it cannot be copied either),
 # with the length from which a query counts: the third set was written after the vocabulary,
@@ -512,7 +512,7 @@ def test_how_much_asks_rather_than_names_a_topic():
 def test_a_bare_change_is_not_an_exchange(shop):
     # "换" is any change (换地址, 换抬头, 换个人); only "换货" and its variants are exchanges,
     # and an exchange is still a change.
-    from bot.normalise import canonical
+    from bot.understanding.normalise import canonical
     assert canonical("换") == ("换",)
     assert canonical("换货") == ("换货", "换")
     result = shop.match("换成公司抬头")
@@ -520,7 +520,7 @@ def test_a_bare_change_is_not_an_exchange(shop):
 
 
 def test_receiving_the_goods_is_not_goods_arriving_in_stock():
-    from bot.normalise import canonical
+    from bot.understanding.normalise import canonical
     assert canonical("收到货") == ("收到", "商品")
     restock = IntentSpec.from_dict({"id": "faq_restock", "question": "到货了能通知我吗",
                                     "examples": ["什么时候补货"], "answer": "会的"})
@@ -580,7 +580,7 @@ def test_a_discount_is_a_coupon_question():
 
 
 def test_the_analysis_cache_is_bounded_and_follows_the_dictionary():
-    from bot.matcher import ANALYSIS_CACHE
+    from bot.understanding.matcher import ANALYSIS_CACHE
 
     stock = {"id": "faq_stock", "question": "还有货吗",
              "examples": ["什么时候补货", "卖完了还会再进货吗", "有现货吗"], "answer": "有的"}
@@ -644,8 +644,8 @@ def test_english_words(word, expected):
 def test_a_word_standing_for_two_canonical_words_is_one_piece_of_evidence():
     """"信用卡" is both 信用卡 and 付款: as evidence for a topic the two share its weight, so
     one card word beside two words the shop knows nothing of does not outweigh them."""
-    from bot.matcher import analyse
-    from bot.normalise import word_weight
+    from bot.understanding.matcher import analyse
+    from bot.understanding.normalise import word_weight
 
     assert canonical("信用卡") == ("信用卡", "付款")
     topical = analyse(normalise("信用卡")).topical
@@ -693,8 +693,8 @@ def test_instalments_with_a_count_are_instalments():
 
 def test_english_phrases_are_read_whole():
     """"cash on delivery" is 货到付款, not cash (付款) and a delivery (快递)."""
-    from bot.matcher import analyse
-    from bot.normalise import ENGLISH_PHRASES
+    from bot.understanding.matcher import analyse
+    from bot.understanding.normalise import ENGLISH_PHRASES
 
     for phrase in ENGLISH_PHRASES:
         assert phrase.replace(" ", "") in SYNONYMS or canonical(phrase.replace(" ", "")) != (
@@ -750,14 +750,14 @@ def test_everyday_shopping_words_are_known(word):
 
 def test_everyday_shopping_words_do_not_count_against_an_intent(monkeypatch):
     """Who a present is for and the occasion are not a topic the shop knows nothing of."""
-    import bot.normalise
+    import bot.understanding.normalise
 
     wrap = IntentSpec.from_dict({
         "id": "faq_wrap", "question": "可以礼品包装吗", "answer": "可以。",
         "examples": ["能包装成礼物吗", "送人的可以帮忙包一下吗"]})
     query = "买给女朋友过生日的 能包装好看点吗"
     known = Matcher([*builtin_specs(), wrap]).match(query)
-    monkeypatch.setattr(bot.normalise, "SHOPPING_WORDS", frozenset())
+    monkeypatch.setattr(bot.understanding.normalise, "SHOPPING_WORDS", frozenset())
     unknown = Matcher([*builtin_specs(), wrap]).match(query)
     assert known.intent == "faq_wrap"
     assert unknown.intent != "faq_wrap"
@@ -770,14 +770,14 @@ def test_adjusting_to_another_size_is_a_change():
 
 def test_words_of_topics_no_shop_answers_count_against_an_intent(matcher, monkeypatch):
     """Pay for a part-time job is not a question about the service desk's hours."""
-    import bot.matcher
+    import bot.understanding.matcher
 
     hours = IntentSpec.from_dict({
         "id": "faq_hours", "question": "客服几点上班", "answer": "9点到21点。",
         "examples": ["人工客服什么时候在线", "客服工作时间", "晚上有客服吗"]})
     query = "兼职客服一天多少钱"
     off_topic = Matcher([*builtin_specs(), hours]).match(query)
-    monkeypatch.setattr(bot.matcher, "OFF_TOPIC_WORDS", frozenset())
+    monkeypatch.setattr(bot.understanding.matcher, "OFF_TOPIC_WORDS", frozenset())
     unknown = Matcher([*builtin_specs(), hours]).match(query)
     assert off_topic.outcome == "unmatched"
     assert off_topic.candidates[0][1] < unknown.candidates[0][1] - 5

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.chat import DEMO_OPENID
-from bot.masking import mask_address, mask_phone
-from bot.order_wording import OrderWording
-from bot.relative_time import describe
+from bot.local.chat import DEMO_OPENID
+from bot.orders.masking import mask_address, mask_phone
+from bot.orders.relative_time import describe
+from bot.orders.wording import OrderWording
 from tests.conftest import START, simulator_for
 from tests.fixtures.orders import at, event, point
 
@@ -218,7 +218,7 @@ def test_a_passed_eta_is_not_presented_as_upcoming(orders, order_chat):
 
 
 def test_every_carrier_the_matcher_knows_has_a_name(seeded_app, orders, order_chat):
-    from bot.entities import _CARRIER_NAMES
+    from bot.understanding.entities import _CARRIER_NAMES
 
     replies = seeded_app.extensions["bot"].replies
     for lang in ("zh-CN", "en"):
@@ -453,7 +453,7 @@ def test_order_api_unreachable_is_not_a_crash(make_app, clock):
 # Demo data and time wording ------------------------------------------------------------------
 
 def test_demo_orders_are_idempotent_and_cover_the_cases(seeded_app, order_chat, r):
-    from bot.demo_orders import PHONE_ONLY_ORDER, seed_demo_orders
+    from bot.local.demo_orders import PHONE_ONLY_ORDER, seed_demo_orders
 
     orders = seeded_app.extensions["bot"].orders
     ids = seed_demo_orders(orders, DEMO_OPENID)
@@ -466,7 +466,7 @@ def test_demo_orders_are_idempotent_and_cover_the_cases(seeded_app, order_chat, 
 
 
 def test_demo_orders_are_seeded_afresh_after_a_restart(seeded_app, clock, r):
-    from bot.demo_orders import PHONE_ONLY_ORDER, seed_demo_orders
+    from bot.local.demo_orders import PHONE_ONLY_ORDER, seed_demo_orders
 
     orders = seeded_app.extensions["bot"].orders
     seed_demo_orders(orders, DEMO_OPENID)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.order_store import STREAM
+from bot.orders.store import STREAM
 from tests.fixtures.orders import down_redis, event, point, post_signed
 
 ALICE = "oAlice000000000000000000001"
@@ -41,7 +41,7 @@ def test_signature_over_other_bytes_or_secret_is_401(seeded_app, r):
     client = seeded_app.test_client()
     assert post_signed(client, body(), secret="not-the-secret").status_code == 401
     raw = json.dumps(body()).encode()
-    from bot.order_hooks import sign
+    from bot.orders.webhook import sign
 
     tampered = raw.replace(b'"shipped"', b'"refunded"')
     resp = client.post("/hooks/orders", data=tampered, content_type="application/json",

@@ -9,12 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 
-from bot.order_api import OrderAPIUnavailable
-from bot.order_guard import MissGuard
-from bot.order_model import LIFECYCLE_RANK
-from bot.order_store import STREAM, OrderStore
-from bot.order_validation import InvalidOrder, parse_event
-from bot.orders import API_MISS_TTL, API_REFRESH, build_order_service
+from bot.orders.guard import MissGuard
+from bot.orders.model import LIFECYCLE_RANK
+from bot.orders.service import API_MISS_TTL, API_REFRESH, build_order_service
+from bot.orders.shop_api import OrderAPIUnavailable
+from bot.orders.store import STREAM, OrderStore
+from bot.orders.validation import InvalidOrder, parse_event
 from tests.conftest import START
 from tests.fixtures.orders import at, down_redis, event, point
 
@@ -284,8 +284,8 @@ def test_api_copy_is_refreshed_after_a_while(api_service, shop_api, clock):
 
 
 def test_service_builds_without_touching_redis():
-    from bot.clock import FixedClock
-    from bot.config import Config
+    from bot.platform.clock import FixedClock
+    from bot.platform.config import Config
 
     down = down_redis()
     config = Config.from_mapping({"bot_demo": True, "redis_url": "redis://127.0.0.1:1/0"})

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.tracking_links import LINK_MAX_AGE, TrackingLinks
+from bot.orders.links import LINK_MAX_AGE, TrackingLinks
 from tests.fixtures.orders import at, down_redis, event, point
 
 ALICE, BOB = "oAlice000000000000000000001", "oBob00000000000000000000001"

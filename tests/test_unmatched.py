@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
-from bot.unmatched import UnmatchedStore
+from bot.understanding.unmatched import UnmatchedStore
 
 
 def test_identical_and_near_identical_queries_are_counted_together(r):

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import redis as redis_lib
 
-from bot.config import Config
-from bot.fake_wechat import FakeWeChatControl
-from bot.wechat_api import WeChatAPI, WeChatRejected, WeChatUnavailable
+from bot.local.fake_wechat import FakeWeChatControl
+from bot.platform.config import Config
+from bot.wechat.api import WeChatAPI, WeChatRejected, WeChatUnavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENID = "oApiUser0000000000000000001"

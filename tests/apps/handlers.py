@@ -3,7 +3,7 @@
 import os
 import time
 
-from bot.handlers import Handler
+from bot.conversation.handlers import Handler
 
 
 def count(ctx):

@@ -7,8 +7,8 @@ import time
 
 import redis
 
-from bot.config import Config
-from bot.wechat_api import WeChatAPI
+from bot.platform.config import Config
+from bot.wechat.api import WeChatAPI
 
 
 def main() -> None:

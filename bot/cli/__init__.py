@@ -1,0 +1,1 @@
+"""`python -m bot …` commands. The top layer: may import anything."""

@@ -1,0 +1,63 @@
+"""POST /hooks/orders: the shop's order events, HMAC-signed; acknowledged only once stored.
+
+401 bad signature · 400 invalid body (naming the field) · 503 store unreachable (retry) ·
+200 {"result": applied | merged | stale | duplicate}. No business logic here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+
+import redis
+from flask import Blueprint, Response, request
+
+from bot.conversation.services import current_services
+from bot.orders.validation import InvalidOrder
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("order_hooks", __name__)
+
+SIGNATURE_HEADER = "X-Signature"
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The X-Signature value for `body`: sha256=<hex HMAC-SHA256>."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_ok(secret: str, body: bytes, header: str) -> bool:
+    return hmac.compare_digest(sign(secret, body).encode(), header.strip().encode())
+
+
+def _json(code: int, /, **data: object) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False), status=code,
+                    mimetype="application/json")
+
+
+@bp.post("/hooks/orders")
+def order_event() -> Response:
+    svc = current_services()
+    secret = svc.config.order_webhook_secret
+    if not secret:
+        # Not 4xx: the shop keeps the event and retries once the secret is configured.
+        return _json(503, error="ORDER_WEBHOOK_SECRET is not set")
+    body = request.get_data(cache=False)
+    if not signature_ok(secret, body, request.headers.get(SIGNATURE_HEADER, "")):
+        return _json(401, error="bad signature")
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return _json(400, error="invalid JSON", field="body")
+    try:
+        result = svc.orders.apply_payload(payload)
+    except InvalidOrder as exc:
+        return _json(400, error="invalid field", field=exc.field, detail=exc.problem)
+    except redis.RedisError as exc:
+        log.warning("order event not stored (Redis: %s); the shop will retry",
+                    type(exc).__name__)
+        return _json(503, error="store unavailable, retry later")
+    return _json(200, result=result.outcome, status=result.status)

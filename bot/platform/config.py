@@ -1,0 +1,154 @@
+"""Configuration: one typed object, read from the environment or handed in by tests."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+WECHAT_API_BASE_URL = "https://api.weixin.qq.com/cgi-bin/"
+# Resolved once: handlers read the data folders on every message.
+ROOT_DIR = Path(__file__).resolve().parents[2]
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when the configuration cannot work; the message says what to set."""
+
+
+# What BOT_DEMO=1 fills in for settings left empty (never used when they are set).
+DEMO_DEFAULTS = {
+    "wechat_token": "demo-token",
+    "wechat_appid": "wxdemo0000000000",
+    "wechat_secret": "demo-secret",
+    "wechat_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    "order_webhook_secret": "demo-webhook-secret",
+    "secret_key": "demo-secret-key",
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting the bot reads. Field names map to upper-case environment variables."""
+
+    wechat_token: str = ""
+    wechat_appid: str = ""
+    wechat_secret: str = ""
+    wechat_aes_key: str = ""
+    wechat_aes_key_previous: str = ""
+    wechat_api_base_url: str = WECHAT_API_BASE_URL
+    redis_url: str = ""
+    bot_data_dir: str = "data"
+    order_webhook_secret: str = ""
+    order_api_url: str = ""
+    order_api_timeout: float = 1.5
+    public_base_url: str = "http://127.0.0.1:8000"
+    secret_key: str = ""
+    bot_demo: bool = False
+    # WeChat gives up after 5 s; answer before that and finish through 客服消息.
+    reply_deadline: float = 4.5
+    timestamp_tolerance: int = 300
+    max_body_bytes: int = 64 * 1024
+    flood_limit: int = 20
+    flood_window: int = 60
+    dialogue_ttl: int = 1800
+    service_hours: str = "09:00-21:00"
+    timezone: str = "Asia/Shanghai"
+    default_lang: str = "zh-CN"
+    replies_dir: str = ""
+    intents_dir: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        """Build from environment variables (or a mapping of them), then validate."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = env.get(f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(f.type, raw, f.name)
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, object]) -> Config:
+        """Build from already-typed values (what tests use), filling demo defaults, validating."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        config = cls(**values)  # type: ignore[arg-type]
+        if config.bot_demo:
+            config = config._with_demo_defaults()
+        config._validate()
+        return config
+
+    def _with_demo_defaults(self) -> Config:
+        # Demo values let a newcomer start with nothing set; production must set its own.
+        return replace(self, **{
+            name: getattr(self, name) or value for name, value in DEMO_DEFAULTS.items()
+        })
+
+    def _validate(self) -> None:
+        missing = [
+            name.upper()
+            for name in ("wechat_token", "wechat_appid", "wechat_secret")
+            if not getattr(self, name)
+        ]
+        if missing:
+            raise ConfigError(
+                "missing required setting(s): " + ", ".join(missing)
+                + " (or set BOT_DEMO=1 to start on demo defaults)"
+            )
+        for name in ("wechat_aes_key", "wechat_aes_key_previous"):
+            key = getattr(self, name)
+            if key and len(key) != 43:
+                raise ConfigError(f"{name.upper()} must be the 43-character EncodingAESKey")
+        if not self.secret_key:
+            # Signed tracking links must survive restarts and agree across workers.
+            raise ConfigError("missing required setting: SECRET_KEY")
+        if not self.wechat_api_base_url.endswith("/"):
+            object.__setattr__(self, "wechat_api_base_url", self.wechat_api_base_url + "/")
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.bot_data_dir).resolve()
+
+    @property
+    def safe_mode(self) -> bool:
+        return bool(self.wechat_aes_key)
+
+    @property
+    def root_dir(self) -> Path:
+        return ROOT_DIR
+
+    @property
+    def replies_path(self) -> Path:
+        return Path(self.replies_dir) if self.replies_dir else self.root_dir / "replies"
+
+    @property
+    def intents_path(self) -> Path:
+        return Path(self.intents_dir) if self.intents_dir else self.root_dir / "intents"
+
+
+def new_secret() -> str:
+    """A fresh random secret, for `python -m bot` to suggest when one is missing."""
+    return secrets.token_urlsafe(32)
+
+
+def _parse(kind: object, raw: str, name: str) -> object:
+    kind = str(kind)
+    try:
+        if kind == "bool":
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name.upper()}={raw!r} is not a valid {kind}") from exc
+    return raw

@@ -1,0 +1,262 @@
+"""Intents live in Redis so merchants' edits reach every worker within a second, no restart.
+
+Built-in intents come from `intents/builtin.yaml`: every process looks at the file's mtime at
+most every BUILTIN_CHECK seconds and, when it changed, loads it into Redis if its content did.
+Merchant FAQ intents (and their `terms`, the shop's own words for jieba) are imported or edited
+at run time. A version counter changes on every edit; each process checks it at most every
+RELOAD_CHECK seconds and rebuilds its matcher only when it moved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from bot.understanding.intent_file import IntentFileError, load_intent_file
+
+log = logging.getLogger(__name__)
+
+DATA = "intents:data"
+VERSION = "intents:version"
+SEEDED = "intents:seeded"
+BUILTIN_HASH = "intents:builtin-sha256"
+RELOAD_CHECK = 0.5
+BUILTIN_CHECK = 1.0
+# An index build slower than this runs in a background thread next time. Only the build is
+# timed: loading jieba (most of a second, once per process) would otherwise send every later
+# rebuild to the background and make the first message after an edit get the old answers.
+BACKGROUND_BUILD = 0.25
+
+
+class IntentClash(ValueError):
+    """Ids that a built-in intent uses given for an FAQ, or the other way round."""
+
+    def __init__(self, ids: list[str], used_by: str) -> None:
+        super().__init__(f"id(s) already used by a {used_by} intent: {', '.join(ids)}")
+        self.ids = ids
+        self.used_by = used_by
+
+
+class IntentStore:
+    """CRUD over intents in Redis plus a per-process matcher cache that follows edits."""
+
+    def __init__(self, client: redis.Redis, intents_dir: Path) -> None:
+        self.redis = client
+        self.intents_dir = intents_dir
+        self._lock = threading.Lock()
+        self._matcher: Any = None
+        self._version: int | None = None
+        self._checked_at = 0.0
+        self._build_seconds = 0.0
+        self._rebuilding = False
+        self._builtin_stat: tuple[int, int] | None = None
+        self._builtin_checked_at = 0.0
+
+    # Reading.
+    def all(self) -> list[dict[str, Any]]:
+        docs = [json.loads(v) for v in self.redis.hgetall(DATA).values()]
+        return sorted(docs, key=lambda d: (not d.get("builtin"), d["id"]))
+
+    def get(self, intent_id: str) -> dict[str, Any] | None:
+        raw = self.redis.hget(DATA, intent_id)
+        return json.loads(raw) if raw else None
+
+    def version(self) -> int:
+        return int(self.redis.get(VERSION) or 0)
+
+    def export(self, include_builtin: bool = False) -> list[dict[str, Any]]:
+        """Intents in the import format (what `intents export` writes)."""
+        return [
+            {k: v for k, v in doc.items() if k != "builtin"}
+            for doc in self.all()
+            if include_builtin or not doc.get("builtin")
+        ]
+
+    # Writing: each write bumps the version in the same transaction.
+    def upsert(self, doc: dict[str, Any], builtin: bool = False) -> None:
+        self.import_docs([doc], replace=False, builtin=builtin)
+
+    def delete(self, intent_id: str) -> bool:
+        doc = self.get(intent_id)
+        if doc is None or doc.get("builtin"):
+            return False
+        pipe = self.redis.pipeline()
+        pipe.hdel(DATA, intent_id)
+        pipe.incr(VERSION)
+        pipe.execute()
+        return True
+
+    def import_docs(
+        self, docs: list[dict[str, Any]], replace: bool = False, builtin: bool = False
+    ) -> dict[str, int]:
+        """Add or update intents; with `replace`, remove the (same-kind) intents not given."""
+        existing = {d["id"]: d for d in self.all()}
+        clash = [
+            d["id"] for d in docs
+            if existing.get(d["id"], {}).get("builtin", builtin) != builtin
+        ]
+        if clash:
+            raise IntentClash(clash, "built-in" if not builtin else "FAQ")
+        given = {d["id"] for d in docs}
+        removed = [
+            i for i, d in existing.items()
+            if replace and bool(d.get("builtin")) == builtin and i not in given
+        ]
+        pipe = self.redis.pipeline()
+        for doc in docs:
+            pipe.hset(DATA, doc["id"], json.dumps({**doc, "builtin": builtin}, ensure_ascii=False))
+        if removed:
+            pipe.hdel(DATA, *removed)
+        pipe.incr(VERSION)
+        pipe.execute()
+        added = len(given - set(existing))
+        return {"added": added, "updated": len(given) - added, "removed": len(removed)}
+
+    def add_example(self, intent_id: str, example: str) -> dict[str, Any]:
+        """Teach an intent a new phrasing (support staff turning an unmatched query into one)."""
+        doc = self.get(intent_id)
+        if doc is None:
+            raise KeyError(intent_id)
+        examples = list(doc.get("examples", []))
+        if example not in examples:
+            examples.append(example)
+        doc["examples"] = examples
+        builtin = bool(doc.pop("builtin", False))
+        self.upsert(doc, builtin=builtin)
+        return doc
+
+    @property
+    def builtin_path(self) -> Path:
+        return self.intents_dir / "builtin.yaml"
+
+    def builtin_ids(self) -> set[str]:
+        """The ids `intents/builtin.yaml` defines (read from the file, Redis untouched)."""
+        return {d["id"] for d in load_intent_file(self.builtin_path, require_answer=False)}
+
+    def ensure_builtins(self) -> bool:
+        """Load `intents/builtin.yaml` into Redis when the file changed; True if it did."""
+        path = self.builtin_path
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if self.redis.get(BUILTIN_HASH) == digest:
+            return False
+        self.import_docs(load_intent_file(path, require_answer=False), replace=True,
+                         builtin=True)
+        self.redis.set(BUILTIN_HASH, digest)
+        return True
+
+    def seed_sample(self) -> bool:
+        """The sample FAQ (`intents/faq_seed.yaml`), once, into a demo shop; True if seeded."""
+        sample = self.intents_dir / "faq_seed.yaml"
+        if not sample.exists() or not self.redis.set(SEEDED, 1, nx=True):
+            return False
+        self.import_docs(load_intent_file(sample), builtin=False)
+        return True
+
+    def seed_defaults(self) -> None:
+        """Built-ins and the sample FAQ: what the demo starts with."""
+        self.ensure_builtins()
+        self.seed_sample()
+
+    # Matching.
+    def matcher(self) -> Any:
+        """This process's matcher, following other processes' edits and builtin.yaml.
+
+        The first build happens here. Later ones too, unless the last build was slow (a shop
+        with thousands of FAQs): then the old matcher keeps answering while a thread rebuilds.
+        Threads arriving while another one checks or rebuilds wait for it (a fast build takes
+        a few tens of milliseconds) rather than answer from the matcher being replaced.
+        """
+        if self._matcher is not None and time.monotonic() - self._checked_at < RELOAD_CHECK:
+            return self._matcher
+        with self._lock:
+            if self._matcher is not None and time.monotonic() - self._checked_at < RELOAD_CHECK:
+                return self._matcher   # checked by the thread this one waited for
+            if self._matcher is None:
+                from bot.understanding.normalise import warm_up
+
+                warm_up()   # once per process, and not part of the timed build
+                self._builtin_stat = self._stat_builtins()
+                self._builtin_checked_at = time.monotonic()
+                self.ensure_builtins()
+                self._rebuild()
+            else:
+                try:
+                    self._follow_edits()
+                except redis.RedisError:
+                    # Keep answering with what we have; the next check tries again.
+                    log.exception("cannot check for intent edits")
+            self._checked_at = time.monotonic()
+            return self._matcher
+
+    def _follow_edits(self) -> None:
+        if time.monotonic() - self._builtin_checked_at >= BUILTIN_CHECK:
+            self._builtin_checked_at = time.monotonic()
+            self._follow_builtin_file()
+        if self.version() != self._version and not self._rebuilding:
+            if self._build_seconds < BACKGROUND_BUILD:
+                self._rebuild()
+            else:
+                self._rebuilding = True
+                threading.Thread(target=self._rebuild_in_background, daemon=True,
+                                 name="matcher-rebuild").start()
+
+    def _stat_builtins(self) -> tuple[int, int] | None:
+        try:
+            stat = self.builtin_path.stat()
+        except OSError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
+    def _follow_builtin_file(self) -> None:
+        # One stat a second; the file is read and hashed only when its mtime or size moved,
+        # and loaded (bumping the version every process follows) only when its content did.
+        stat = self._stat_builtins()
+        if stat is None or stat == self._builtin_stat:
+            return
+        self._builtin_stat = stat
+        try:
+            if self.ensure_builtins():
+                log.info("builtin intents reloaded from %s", self.builtin_path)
+        except (IntentFileError, ValueError):
+            # A half-saved or broken edit: keep answering with the intents we have; the next
+            # save changes the mtime again and is tried then.
+            log.exception("builtin.yaml changed but cannot be loaded; keeping the old intents")
+
+    def _rebuild(self) -> None:
+        # Read the version first: an edit landing during the build triggers another one.
+        version = self.version()
+        specs = self._specs()
+        started = time.monotonic()
+        matcher = self._build(specs)
+        self._build_seconds = time.monotonic() - started
+        self._matcher, self._version = matcher, version
+
+    def _rebuild_in_background(self) -> None:
+        try:
+            self._rebuild()
+        except Exception:  # Redis hiccup: keep the old matcher, try again on the next check
+            log.exception("matcher rebuild failed")
+        finally:
+            self._rebuilding = False
+
+    def _specs(self) -> list[Any]:
+        from bot.understanding.matcher import IntentSpec
+
+        return [
+            IntentSpec.from_dict({k: v for k, v in d.items() if k != "builtin"},
+                                 builtin=bool(d.get("builtin")))
+            for d in self.all()
+        ]
+
+    def _build(self, specs: list[Any]) -> Any:
+        from bot.understanding.matcher import Matcher
+
+        # The intents' `terms` reach jieba here, in every process that rebuilds.
+        return Matcher(specs)

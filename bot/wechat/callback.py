@@ -1,0 +1,73 @@
+"""The WeChat callback: verify → open → dispatch once → seal. No business logic here."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+from flask import Blueprint, Response, current_app, request
+from wechatpy.replies import TextReply, TransferCustomerServiceReply
+
+from bot.conversation.messages import from_wechatpy
+from bot.conversation.replies import TRANSFER
+from bot.conversation.services import Services, current_services
+from bot.wechat.coordinator import ReplyCoordinator
+from bot.wechat.envelope import Envelope, EnvelopeError
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("wechat", __name__)
+
+
+def _envelope() -> Envelope:
+    return current_app.extensions["bot_envelope"]
+
+
+def _coordinator() -> ReplyCoordinator:
+    return current_app.extensions["bot_coordinator"]
+
+
+def _refuse(status: int, reason: str) -> Response:
+    # The reason helps whoever configures the account; it carries nothing secret.
+    return Response(reason, status=status, mimetype="text/plain")
+
+
+@bp.get("/wechat")
+def verify() -> Response:
+    """WeChat's URL check: echo `echostr` only for a correctly signed, fresh request."""
+    services: Services = current_services()
+    try:
+        _envelope().check_plain_signature(request.args.to_dict(), services.clock.now())
+    except EnvelopeError as exc:
+        return _refuse(exc.status, exc.reason)
+    return Response(request.args.get("echostr", ""), mimetype="text/plain")
+
+
+@bp.post("/wechat")
+def receive() -> Response:
+    """Answer one message or event, encrypted when the request was."""
+    received_at = time.time()
+    services = current_services()
+    args = request.args.to_dict()
+    try:
+        opened = _envelope().open(args, request.get_data(cache=False), services.clock.now())
+    except EnvelopeError as exc:
+        log.info("refused WeChat request: %s", exc.reason)
+        return _refuse(exc.status, exc.reason)
+    msg = from_wechatpy(opened.message)
+    try:
+        reply = _coordinator().respond(msg, received_at)
+    except redis.RedisError:
+        log.exception("Redis unavailable while answering %s", msg.dedup_key)
+        reply = services.replies.render("system_busy")
+    if reply is None:
+        return Response("success", mimetype="text/plain")
+    if reply.kind == TRANSFER:
+        xml = TransferCustomerServiceReply(source=msg.account, target=msg.openid).render()
+    else:
+        xml = TextReply(source=msg.account, target=msg.openid, content=reply.text).render()
+    sealed = _envelope().seal(
+        opened, xml, args.get("nonce", ""), str(int(services.clock.now()))
+    )
+    return Response(sealed, mimetype="application/xml")
