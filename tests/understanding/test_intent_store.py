@@ -14,9 +14,9 @@ import pytest
 from bot.understanding.intent_store import IntentStore
 from bot.understanding.normalise import tokenise
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
-INTENTS = Path(__file__).resolve().parent.parent / "intents"
+INTENTS = Path(__file__).resolve().parents[2] / "intents"
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from bot.jobs import HEARTBEAT_TIMEOUT_MS, MAINTENANCE_CHANCE, NAMESPACE, make_b
 from bot.wechat.coordinator import record_key
 from tests.fixtures.wechat_api import wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_broker_requeues_a_dead_workers_jobs_within_seconds(redis_url):

@@ -30,7 +30,7 @@ from bot.understanding.normalise import (
     tokenise,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BUILTIN = ROOT / "intents" / "builtin.yaml"
 DEV_QUERIES = ROOT / "tests" / "data" / "eval" / "dev_queries.tsv"
 # Development sets whose sentences must not be copied into vocabulary or examples (the final

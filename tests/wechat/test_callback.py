@@ -216,7 +216,7 @@ def test_official_sample_decrypts(make_app, clock):
     from bot.wechat.envelope import Envelope
 
     sample = {}
-    path = Path(__file__).resolve().parent / "data" / "official_sample.txt"
+    path = Path(__file__).resolve().parents[1] / "data" / "official_sample.txt"
     for line in path.read_text().splitlines():
         if ": " in line and not line.startswith("#"):
             k, v = line.split(": ", 1)

@@ -16,7 +16,7 @@ import redis
 from bot.platform.config import Config
 from bot.wechat.api import WeChatAPI
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:

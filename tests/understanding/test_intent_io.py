@@ -13,7 +13,7 @@ from bot.understanding.intent_file import (
     parse_intents,
 )
 
-SHARED_FAQ = Path(__file__).resolve().parent / "data" / "eval" / "faq.yaml"
+SHARED_FAQ = Path(__file__).resolve().parents[1] / "data" / "eval" / "faq.yaml"
 
 
 def test_shared_example_file_loads():

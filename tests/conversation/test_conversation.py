@@ -289,7 +289,7 @@ def test_merchant_edit_reaches_another_worker_within_a_second(make_app, clock, r
 def test_store_version_moves_on_every_edit(r, tmp_path):
     from pathlib import Path
 
-    store = IntentStore(r, Path(__file__).resolve().parent.parent / "intents")
+    store = IntentStore(r, Path(__file__).resolve().parents[2] / "intents")
     v0 = store.version()
     store.upsert({"id": "faq_x", "question": "q", "answer": "a"})
     store.add_example("faq_x", "另一种问法")

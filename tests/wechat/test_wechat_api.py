@@ -14,7 +14,7 @@ from bot.local.fake_wechat import FakeWeChatControl
 from bot.platform.config import Config
 from bot.wechat.api import WeChatAPI, WeChatRejected, WeChatUnavailable
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OPENID = "oApiUser0000000000000000001"
 
 
