@@ -18,7 +18,8 @@ def create_app(config: Config | None = None, **dependencies: Any) -> Flask:
     config = config or Config.from_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    # One byte over the limit, so read_body can tell a truncated chunked body from a whole one.
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes + 1
     rt = build_runtime(config, **dependencies)
     app.extensions["bot_runtime"] = rt
     app.extensions["bot"] = rt.services

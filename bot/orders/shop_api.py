@@ -9,7 +9,7 @@ from urllib.parse import quote
 import requests
 
 from bot.orders.model import Order
-from bot.orders.validation import InvalidOrder, parse_order
+from bot.orders.validation import InvalidOrder, loads, parse_order
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +47,10 @@ class OrderAPI:
             log.warning("order API answered %s for %s", resp.status_code, order_id)
             raise OrderAPIUnavailable(f"HTTP {resp.status_code}")
         try:
-            body = resp.json()
+            body = loads(resp.content)
             order = parse_order(body.get("order", body) if isinstance(body, dict) else body,
                                 self.tz)
-        except (ValueError, InvalidOrder) as exc:
+        except (ValueError, RecursionError, InvalidOrder) as exc:
             log.warning("order API answer for %s unreadable: %s", order_id, exc)
             raise OrderAPIUnavailable(str(exc)) from exc
         if order.order_id != order_id:

@@ -15,7 +15,8 @@ import redis
 from flask import Blueprint, Response, request
 
 from bot.conversation.services import current_services
-from bot.orders.validation import InvalidOrder
+from bot.orders.validation import InvalidOrder, loads
+from bot.platform.bodies import read_body
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +46,13 @@ def order_event() -> Response:
     if not secret:
         # Not 4xx: the shop keeps the event and retries once the secret is configured.
         return _json(503, error="ORDER_WEBHOOK_SECRET is not set")
-    body = request.get_data(cache=False)
+    body = read_body(request, svc.config.max_body_bytes)
     if not signature_ok(secret, body, request.headers.get(SIGNATURE_HEADER, "")):
         return _json(401, error="bad signature")
     try:
-        payload = json.loads(body)
+        payload = loads(body)
+    except RecursionError:
+        return _json(400, error="JSON nested too deep", field="body")
     except ValueError:
         return _json(400, error="invalid JSON", field="body")
     try:

@@ -12,6 +12,7 @@ from wechatpy.replies import TextReply, TransferCustomerServiceReply
 from bot.conversation.messages import from_wechatpy
 from bot.conversation.replies import TRANSFER
 from bot.conversation.services import Services, current_services
+from bot.platform.bodies import read_body
 from bot.wechat.coordinator import ReplyCoordinator
 from bot.wechat.envelope import Envelope, EnvelopeError
 
@@ -51,7 +52,8 @@ def receive() -> Response:
     services = current_services()
     args = request.args.to_dict()
     try:
-        opened = _envelope().open(args, request.get_data(cache=False), services.clock.now())
+        body = read_body(request, services.config.max_body_bytes)
+        opened = _envelope().open(args, body, services.clock.now())
     except EnvelopeError as exc:
         log.info("refused WeChat request: %s", exc.reason)
         return _refuse(exc.status, exc.reason)

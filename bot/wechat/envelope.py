@@ -18,6 +18,9 @@ from bot.platform.config import Config
 # XML 1.0 forbids these; WeChat passes them through from users' keyboards and peers' parsers die.
 _ILLEGAL_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _DECLARATIONS = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+# WeChat's openids are 28 URL-safe base64 characters; anything without one is not a user's
+# message, and it would key dialogue state and dedup under "" for every such request.
+_SENDER = re.compile(r"[^\s]{1,128}")
 
 
 class EnvelopeError(Exception):
@@ -68,6 +71,8 @@ class Envelope:
         else:
             self.check_plain_signature(args, now)
         text = _clean_xml_text(body)
+        if not text.strip():
+            raise EnvelopeError(400, "empty body")
         crypto = None
         if encrypted:
             if not self.cryptos:
@@ -80,6 +85,12 @@ class Envelope:
             message = parse_message(text)
         except Exception as exc:  # wechatpy raises bare KeyErrors on missing MsgType
             raise EnvelopeError(400, "not a WeChat message") from exc
+        data = getattr(message, "_data", None)
+        if not isinstance(data, dict):
+            raise EnvelopeError(400, "not a WeChat message")
+        sender = data.get("FromUserName")
+        if not isinstance(sender, str) or not _SENDER.fullmatch(sender):
+            raise EnvelopeError(400, "no FromUserName")
         return Opened(message=message, crypto=crypto)
 
     def seal(self, opened: Opened, reply_xml: str, nonce: str, timestamp: str) -> str:
