@@ -12,6 +12,7 @@ from typing import Any
 import redis
 
 from bot.orders.access import OrderAccess
+from bot.orders.claims import ClaimCodes, ClaimLog, CodeSender
 from bot.orders.guard import MissGuard
 from bot.orders.links import TrackingLinks
 from bot.orders.model import Order, timestamp_of
@@ -34,13 +35,15 @@ class OrderService:
     """Applies order events and finds orders; `access` decides who may see which."""
 
     def __init__(self, store: OrderStore, clock: Clock, tz: str, links: TrackingLinks,
-                 api: OrderAPI | None = None, guard: MissGuard | None = None) -> None:
+                 api: OrderAPI | None = None, guard: MissGuard | None = None,
+                 codes: ClaimCodes | None = None) -> None:
         self.store = store
         self.clock = clock
         self.tz = tz
         self.links = links
         self.api = api
-        self.access = OrderAccess(self, guard or MissGuard(store.redis))
+        self.access = OrderAccess(self, guard or MissGuard(store.redis),
+                                  ClaimLog(store.redis), codes, clock.now)
 
     # Events in ------------------------------------------------------------------------------
 
@@ -100,6 +103,10 @@ class OrderService:
         """Give a phone-only order to the customer who proved they know its phone."""
         return self.store.bind(order.order_id, openid, order.phone, self.clock.now())
 
+    def unbind(self, order_id: str, openid: str) -> bool:
+        """Undo a claim: the order is phone-only again (a shop event may still give it)."""
+        return self.store.unbind(order_id, openid)
+
     def link(self, order_id: str, openid: str, lang: str) -> str:
         return self.links.url(order_id, openid, lang)
 
@@ -109,10 +116,14 @@ class OrderService:
         return self.clock.now() - timestamp_of(order.updated_at) > API_REFRESH
 
 
-def build_order_service(config: Config, client: redis.Redis, clock: Clock) -> OrderService:
-    """The service as the runtime wires it (touches no Redis until used)."""
+def build_order_service(config: Config, client: redis.Redis, clock: Clock,
+                        sms: CodeSender | None = None) -> OrderService:
+    """The service as the runtime wires it (touches no Redis until used). With an SMS sender,
+    claims of phone-only orders go by one-time code; without, by the full phone number."""
     api = None
     if config.order_api_url:
         api = OrderAPI(config.order_api_url, config.order_api_timeout, config.timezone)
     links = TrackingLinks(config.secret_key, clock, config.public_base_url)
-    return OrderService(OrderStore(client), clock, config.timezone, links, api, MissGuard(client))
+    codes = ClaimCodes(client, sms) if sms is not None else None
+    return OrderService(OrderStore(client), clock, config.timezone, links, api, MissGuard(client),
+                        codes)

@@ -214,6 +214,17 @@ redis.call('ZADD', ARGV[1] .. 'openid:' .. ARGV[2], 'GT', ARGV[5], ARGV[6])
 return 1
 """
 
+# KEYS[1] order hash; ARGV: prefix, openid, order id. Undoes a claim: only an order bound by a
+# claim (bound_at set) to this openid goes back to phone-only.
+_UNBIND = """
+local cur = redis.call('HMGET', KEYS[1], 'openid', 'bound_at')
+if cur[1] ~= ARGV[2] or not cur[2] or cur[2] == '' then return 0 end
+redis.call('HSET', KEYS[1], 'openid', '')
+redis.call('HDEL', KEYS[1], 'bound_at')
+redis.call('ZREM', ARGV[1] .. 'openid:' .. ARGV[2], ARGV[3])
+return 1
+"""
+
 # KEYS[1] order hash; ARGV: prefix, order id. Removes the record and its index entries.
 _DELETE = """
 local cur = redis.call('HMGET', KEYS[1], 'openid', 'phone', 'tracking_no')
@@ -251,6 +262,7 @@ class OrderStore:
         self._apply = client.register_script(_APPLY)
         self._bind = client.register_script(_BIND)
         self._delete = client.register_script(_DELETE)
+        self._unbind = client.register_script(_UNBIND)
 
     def apply(self, order: Order, *, event_id: str, occurred_at: str, applied_at: float,
               source: str = "event") -> ApplyResult:
@@ -302,6 +314,10 @@ class OrderStore:
             args=[PREFIX, openid, phone, iso_from_timestamp(at), str(int(at * 1000)), order_id],
         )
         return bool(done)
+
+    def unbind(self, order_id: str, openid: str) -> bool:
+        """Undo a claim of `order_id` by `openid` (an order the shop gave them stays theirs)."""
+        return bool(self._unbind(keys=[order_key(order_id)], args=[PREFIX, openid, order_id]))
 
     def delete(self, order_id: str) -> bool:
         """Remove an order and its index entries. The shop never deletes orders; the demo does,
