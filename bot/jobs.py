@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import Middleware
 
 from bot.conversation.messages import Incoming
+from bot.platform.logs import request_id
 from bot.wechat.coordinator import payload_of
 
 if TYPE_CHECKING:
@@ -23,14 +25,32 @@ MAINTENANCE_CHANCE = 100_000   # per million commands: one in ten
 NAMESPACE = "bot-jobs"
 
 
+class RequestIds(Middleware):
+    """Carries the log request id from where a job is sent to where it runs."""
+
+    def before_enqueue(self, broker: Any, message: Any, delay: Any) -> None:
+        message.options.setdefault("request_id", request_id.get())
+
+    def before_process_message(self, broker: Any, message: Any) -> None:
+        request_id.set(message.options.get("request_id") or message.message_id[:12])
+
+    def after_process_message(self, broker: Any, message: Any, *, result: Any = None,
+                              exception: Any = None) -> None:
+        request_id.set("-")
+
+    after_skip_message = after_process_message
+
+
 def make_broker(redis_url: str) -> RedisBroker:
     """A Redis broker tuned so work held by a dead worker is requeued within seconds."""
-    return RedisBroker(
+    broker = RedisBroker(
         url=redis_url,
         namespace=NAMESPACE,
         heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
         maintenance_chance=MAINTENANCE_CHANCE,
     )
+    broker.add_middleware(RequestIds())
+    return broker
 
 
 class Jobs:

@@ -11,6 +11,7 @@ import threading
 import dramatiq
 
 from bot.platform.config import Config
+from bot.platform.logs import configure_logging
 from bot.platform.storage import redis_url_for
 from bot.runtime import build_runtime
 
@@ -50,8 +51,9 @@ def run_workers(processes: int = 2, threads: int = 8) -> int:
 
 def work(threads: int) -> None:
     """One worker process: build the runtime and consume jobs until told to stop."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    rt = build_runtime(Config.from_env())
+    config = Config.from_env()
+    configure_logging(config)
+    rt = build_runtime(config)
     worker = dramatiq.Worker(rt.jobs.broker, worker_threads=threads)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

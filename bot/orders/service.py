@@ -122,7 +122,8 @@ def build_order_service(config: Config, client: redis.Redis, clock: Clock,
     claims of phone-only orders go by one-time code; without, by the full phone number."""
     api = None
     if config.order_api_url:
-        api = OrderAPI(config.order_api_url, config.order_api_timeout, config.timezone)
+        api = OrderAPI(config.order_api_url, config.order_api_timeout, config.timezone,
+                       config.order_api_token)
     links = TrackingLinks(config.secret_key, clock, config.public_base_url)
     codes = ClaimCodes(client, sms) if sms is not None else None
     return OrderService(OrderStore(client), clock, config.timezone, links, api, MissGuard(client),

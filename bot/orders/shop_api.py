@@ -19,10 +19,16 @@ class OrderAPIUnavailable(RuntimeError):
 
 
 class OrderAPI:
-    """A thin client: 200 → the order, 404 → None, anything else → OrderAPIUnavailable."""
+    """A thin client: 200 → the order, 404 → None, anything else → OrderAPIUnavailable.
 
-    def __init__(self, base_url: str, timeout: float, tz: str) -> None:
+    Sends `token` as a bearer header and follows no redirect: a 3xx could carry the token to
+    another host, and an order from anywhere but the shop's API is no answer."""
+
+    def __init__(self, base_url: str, timeout: float, tz: str, token: str = "") -> None:
         self.base_url = base_url.rstrip("/")
+        self.headers = {"Accept": "application/json"}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
         self.timeout = timeout
         self.tz = tz
         self._local = threading.local()   # one keep-alive session per thread
@@ -36,8 +42,8 @@ class OrderAPI:
     def fetch(self, order_id: str) -> Order | None:
         url = f"{self.base_url}/{quote(order_id, safe='')}"
         try:
-            resp = self._session().get(url, timeout=self.timeout,
-                                       headers={"Accept": "application/json"})
+            resp = self._session().get(url, timeout=self.timeout, headers=self.headers,
+                                       allow_redirects=False)
         except requests.RequestException as exc:
             log.warning("order API unreachable for %s: %s", order_id, type(exc).__name__)
             raise OrderAPIUnavailable(str(exc)) from exc

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 WECHAT_API_BASE_URL = "https://api.weixin.qq.com/cgi-bin/"
 # Resolved once: handlers read the data folders on every message.
@@ -43,6 +45,7 @@ class Config:
     order_webhook_secret: str = ""
     order_api_url: str = ""
     order_api_timeout: float = 1.5
+    order_api_token: str = ""
     public_base_url: str = "http://127.0.0.1:8000"
     secret_key: str = ""
     bot_demo: bool = False
@@ -56,6 +59,7 @@ class Config:
     service_hours: str = "09:00-21:00"
     timezone: str = "Asia/Shanghai"
     default_lang: str = "zh-CN"
+    log_format: str = "text"          # text, or json: one JSON object a line
     replies_dir: str = ""
     intents_dir: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -83,6 +87,7 @@ class Config:
             raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
         config = cls(**values)  # type: ignore[arg-type]
         if config.bot_demo:
+            config._refuse_production_settings()
             config = config._with_demo_defaults()
         config._validate()
         return config
@@ -92,6 +97,19 @@ class Config:
         return replace(self, **{
             name: getattr(self, name) or value for name, value in DEMO_DEFAULTS.items()
         })
+
+    def _refuse_production_settings(self) -> None:
+        # The demo's secrets are public: they must never sign a real account's replies, links
+        # or webhooks, nor write into a production Redis.
+        real = [name.upper() for name in ("wechat_token", "wechat_appid", "wechat_secret",
+                                          "wechat_aes_key", "wechat_aes_key_previous")
+                if getattr(self, name) and getattr(self, name) != DEMO_DEFAULTS.get(name)]
+        if real:
+            raise ConfigError("BOT_DEMO=1 refuses real WeChat credentials (" + ", ".join(real)
+                              + " set): unset BOT_DEMO for a real account")
+        if self.redis_url and not is_loopback_url(self.redis_url):
+            raise ConfigError("BOT_DEMO=1 refuses a REDIS_URL that is not on this machine: "
+                              "unset BOT_DEMO for a real deployment")
 
     def _validate(self) -> None:
         missing = [
@@ -111,6 +129,14 @@ class Config:
         if not self.secret_key:
             # Signed tracking links must survive restarts and agree across workers.
             raise ConfigError("missing required setting: SECRET_KEY")
+        if self.log_format not in ("text", "json"):
+            raise ConfigError("LOG_FORMAT must be text or json")
+        if self.order_api_url:
+            scheme = urlsplit(self.order_api_url).scheme
+            if scheme not in ("http", "https") or (
+                    scheme == "http" and not is_loopback_url(self.order_api_url)):
+                # The token and customers' orders cross the network: plain HTTP only on loopback.
+                raise ConfigError("ORDER_API_URL must be https:// (http:// only on loopback)")
         if not self.wechat_api_base_url.endswith("/"):
             object.__setattr__(self, "wechat_api_base_url", self.wechat_api_base_url + "/")
 
@@ -133,6 +159,20 @@ class Config:
     @property
     def intents_path(self) -> Path:
         return Path(self.intents_dir) if self.intents_dir else self.root_dir / "intents"
+
+
+def is_loopback_url(url: str) -> bool:
+    """A unix socket, or a host on this machine (127.0.0.0/8, ::1, localhost)."""
+    parts = urlsplit(url)
+    if parts.scheme in ("unix", "file"):
+        return True
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def new_secret() -> str:

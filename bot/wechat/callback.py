@@ -13,6 +13,7 @@ from bot.conversation.messages import from_wechatpy
 from bot.conversation.replies import TRANSFER
 from bot.conversation.services import Services, current_services
 from bot.platform.bodies import read_body
+from bot.platform.logs import request_id, request_id_for
 from bot.wechat.coordinator import ReplyCoordinator
 from bot.wechat.envelope import Envelope, EnvelopeError
 
@@ -58,6 +59,8 @@ def receive() -> Response:
         log.info("refused WeChat request: %s", exc.reason)
         return _refuse(exc.status, exc.reason)
     msg = from_wechatpy(opened.message)
+    # WeChat's retries of a message share its id, and the late-reply job carries it on.
+    request_id.set(request_id_for(msg.dedup_key))
     try:
         reply = _coordinator().respond(msg, received_at)
     except redis.RedisError:
