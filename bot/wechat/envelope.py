@@ -20,6 +20,7 @@ _ILLEGAL_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _DECLARATIONS = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 # WeChat's openids are 28 URL-safe base64 characters; anything without one is not a user's
 # message, and it would key dialogue state and dedup under "" for every such request.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SENDER = re.compile(r"[^\s]{1,128}")
 
 
@@ -121,10 +122,11 @@ class Envelope:
         raise EnvelopeError(400, "cannot decrypt")
 
     def _check_timestamp(self, timestamp: str, now: float) -> None:
-        try:
-            sent = int(timestamp)
-        except ValueError as exc:
-            raise EnvelopeError(403, "missing or bad timestamp") from exc
+        # ASCII digits only, and few: int() also reads "１７００…" and 400-digit numbers, which
+        # then overflow the float comparison below (a 500).
+        if not _TIMESTAMP.fullmatch(timestamp):
+            raise EnvelopeError(403, "missing or bad timestamp")
+        sent = int(timestamp)
         if abs(now - sent) > self.tolerance:
             raise EnvelopeError(403, "timestamp outside the allowed window")
 
