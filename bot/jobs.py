@@ -11,6 +11,7 @@ from dramatiq.middleware import Middleware
 
 from bot.conversation.messages import Incoming
 from bot.platform.logs import request_id
+from bot.platform.metrics import LATE_REPLIES
 from bot.wechat.coordinator import payload_of
 
 if TYPE_CHECKING:
@@ -86,6 +87,16 @@ class Jobs:
         self.dispatch = dispatch
         self.leases = leases
 
+    def queue_depths(self) -> list[tuple[str, int]]:
+        """Messages waiting in each job queue (ready and delayed), for /metrics."""
+        client = self.broker.client
+        queues = sorted(self.broker.get_declared_queues())
+        pipe = client.pipeline(transaction=False)
+        for queue in queues:
+            pipe.llen(f"{NAMESPACE}:{queue}")
+        counts = pipe.execute()
+        return [(queue, int(n)) for queue, n in zip(queues, counts, strict=True)]
+
     # Enqueue side.
     def late_reply(self, msg: Incoming) -> None:
         self._late_reply.send(payload_of(msg))
@@ -100,6 +111,7 @@ class Jobs:
         assert self.services is not None, "Jobs.bind() was not called in this worker"
         outcome = deliver_late_reply(self.services, self.dispatch, self.leases, payload)
         log.info("late reply for %s: %s", payload.get("openid"), outcome)
+        LATE_REPLIES.labels(str(outcome)).inc()
         return outcome
 
     def _run_fetch_user_info(self, openid: str) -> None:

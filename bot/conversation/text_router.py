@@ -24,6 +24,7 @@ from bot.conversation.context import MessageContext
 from bot.conversation.handlers import Handler, HandlerRegistry
 from bot.conversation.replies import Reply
 from bot.conversation.words import load_words
+from bot.platform.metrics import MATCHES
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ def route(ctx: MessageContext) -> Reply | None:
     words = load_words(services.config.intents_path)
     matcher = services.intents.matcher()
     match = matcher.match(ctx.text)
+    MATCHES.labels(match.outcome).inc()
     ctx.match = match
     state = ctx.state
     command = match.normalised.strip()

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, request
 from bot.conversation.services import current_services
 from bot.orders.validation import InvalidOrder, loads
 from bot.platform.bodies import read_body
+from bot.platform.metrics import WEBHOOK_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -48,19 +49,25 @@ def order_event() -> Response:
         return _json(503, error="ORDER_WEBHOOK_SECRET is not set")
     body = read_body(request, svc.config.max_body_bytes)
     if not signature_ok(secret, body, request.headers.get(SIGNATURE_HEADER, "")):
+        WEBHOOK_EVENTS.labels("bad_signature").inc()
         return _json(401, error="bad signature")
     try:
         payload = loads(body)
     except RecursionError:
+        WEBHOOK_EVENTS.labels("invalid").inc()
         return _json(400, error="JSON nested too deep", field="body")
     except ValueError:
+        WEBHOOK_EVENTS.labels("invalid").inc()
         return _json(400, error="invalid JSON", field="body")
     try:
         result = svc.orders.apply_payload(payload)
     except InvalidOrder as exc:
+        WEBHOOK_EVENTS.labels("invalid").inc()
         return _json(400, error="invalid field", field=exc.field, detail=exc.problem)
     except redis.RedisError as exc:
         log.warning("order event not stored (Redis: %s); the shop will retry",
                     type(exc).__name__)
+        WEBHOOK_EVENTS.labels("store_down").inc()
         return _json(503, error="store unavailable, retry later")
+    WEBHOOK_EVENTS.labels(result.outcome).inc()
     return _json(200, result=result.outcome, status=result.status)

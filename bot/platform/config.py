@@ -60,6 +60,7 @@ class Config:
     timezone: str = "Asia/Shanghai"
     default_lang: str = "zh-CN"
     log_format: str = "text"          # text, or json: one JSON object a line
+    metrics_token: str = ""           # set: GET /metrics with "Authorization: Bearer <token>"
     replies_dir: str = ""
     intents_dir: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)

@@ -6,7 +6,7 @@ import logging
 import time
 
 import redis
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 from wechatpy.replies import TextReply, TransferCustomerServiceReply
 
 from bot.conversation.messages import from_wechatpy
@@ -70,6 +70,7 @@ def receive() -> Response:
         # One line per interval for the whole outage, and a hand-over still goes through.
         redis_outage.failed(exc, "callback")
         reply = answer_without_store(services, msg)
+        g.callback_outcome = "store_down"
     if reply is None:
         return Response("success", mimetype="text/plain")
     if reply.kind == TRANSFER:
