@@ -30,7 +30,7 @@ def on_starting(server):  # noqa: ANN001, ARG001 - gunicorn's hook signature
             os.remove(os.path.join(metrics_dir, name))
     # Every worker must share one Redis; with no REDIS_URL the master starts the embedded one
     # and the forked workers inherit its address.
-    if not os.environ.get("REDIS_URL"):
+    if not os.environ.get("REDIS_URL") and not os.environ.get("REDIS_SENTINELS"):
         from pathlib import Path
 
         from bot.platform.storage import start_embedded_redis

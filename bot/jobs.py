@@ -12,6 +12,7 @@ from dramatiq.middleware import Middleware
 from bot.conversation.messages import Incoming
 from bot.platform.logs import request_id
 from bot.platform.metrics import LATE_REPLIES
+from bot.platform.storage import connect, sentinel_parts
 from bot.wechat.coordinator import payload_of
 
 if TYPE_CHECKING:
@@ -44,8 +45,11 @@ class RequestIds(Middleware):
 
 def make_broker(redis_url: str) -> RedisBroker:
     """A Redis broker tuned so work held by a dead worker is requeued within seconds."""
+    # Dramatiq reads bytes; through Sentinel it gets a client that follows the master.
+    client = connect(redis_url, decode_responses=False) if sentinel_parts(redis_url) else None
     broker = RedisBroker(
-        url=redis_url,
+        url=None if client is not None else redis_url,
+        client=client,
         namespace=NAMESPACE,
         heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
         maintenance_chance=MAINTENANCE_CHANCE,

@@ -51,7 +51,8 @@ def build_runtime(
     """Wire every dependency from `config`; tests pass real ones with test settings."""
     from intents import build_registry
 
-    url = redis_url or redis_url_for(config.redis_url, config.data_dir)
+    url = redis_url or redis_url_for(config.redis_url, config.data_dir, config.redis_sentinels,
+                                     config.redis_sentinel_master)
     client = redis_client or connect(url)
     clock = clock or SystemClock()
     services = Services(

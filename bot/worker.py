@@ -22,7 +22,8 @@ def run_workers(processes: int = 2, threads: int = 8) -> int:
     """Start `processes` worker processes and supervise them until SIGINT/SIGTERM."""
     config = Config.from_env()
     # Children must reach the same Redis: with no REDIS_URL this starts the embedded one here.
-    os.environ["REDIS_URL"] = redis_url_for(config.redis_url, config.data_dir)
+    os.environ["REDIS_URL"] = redis_url_for(config.redis_url, config.data_dir,
+                                            config.redis_sentinels, config.redis_sentinel_master)
     ctx = multiprocessing.get_context("spawn")
     children = [ctx.Process(target=work, args=(threads,), daemon=False) for _ in range(processes)]
     for child in children:

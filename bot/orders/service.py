@@ -36,7 +36,10 @@ class OrderService:
 
     def __init__(self, store: OrderStore, clock: Clock, tz: str, links: TrackingLinks,
                  api: OrderAPI | None = None, guard: MissGuard | None = None,
-                 codes: ClaimCodes | None = None) -> None:
+                 codes: ClaimCodes | None = None, replicas: int = 0,
+                 wait_ms: int = 500) -> None:
+        self.replicas = replicas
+        self.wait_ms = wait_ms
         self.store = store
         self.clock = clock
         self.tz = tz
@@ -53,7 +56,8 @@ class OrderService:
 
     def apply_event(self, event: OrderEvent) -> ApplyResult:
         return self.store.apply(event.order, event_id=event.event_id,
-                                occurred_at=event.occurred_at, applied_at=self.clock.now())
+                                occurred_at=event.occurred_at, applied_at=self.clock.now(),
+                                replicas=self.replicas, wait_ms=self.wait_ms)
 
     # Lookups --------------------------------------------------------------------------------
 
@@ -127,4 +131,4 @@ def build_order_service(config: Config, client: redis.Redis, clock: Clock,
     links = TrackingLinks(config.secret_key, clock, config.public_base_url)
     codes = ClaimCodes(client, sms) if sms is not None else None
     return OrderService(OrderStore(client), clock, config.timezone, links, api, MissGuard(client),
-                        codes)
+                        codes, config.wait_replicas, config.redis_wait_ms)

@@ -18,6 +18,7 @@ from bot.conversation.services import current_services
 from bot.orders.validation import InvalidOrder, loads
 from bot.platform.bodies import read_body
 from bot.platform.metrics import WEBHOOK_EVENTS
+from bot.platform.outage import redis_outage
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,8 @@ def order_event() -> Response:
         WEBHOOK_EVENTS.labels("invalid").inc()
         return _json(400, error="invalid field", field=exc.field, detail=exc.problem)
     except redis.RedisError as exc:
-        log.warning("order event not stored (Redis: %s); the shop will retry",
-                    type(exc).__name__)
+        # One line per interval for the whole outage (the shop retries every event).
+        redis_outage.failed(exc, "order webhook (events refused with 503, the shop retries)")
         WEBHOOK_EVENTS.labels("store_down").inc()
         return _json(503, error="store unavailable, retry later")
     WEBHOOK_EVENTS.labels(result.outcome).inc()

@@ -41,6 +41,12 @@ class Config:
     wechat_aes_key_previous: str = ""
     wechat_api_base_url: str = WECHAT_API_BASE_URL
     redis_url: str = ""
+    redis_sentinels: str = ""         # host:port,host:port: use Sentinel (REDIS_URL's db kept)
+    redis_sentinel_master: str = "mymaster"
+    # Replicas an order event must reach before the webhook says 200 (WAIT); -1: 1 with
+    # Sentinel, else 0.
+    redis_wait_replicas: int = -1
+    redis_wait_ms: int = 500
     bot_data_dir: str = "data"
     order_webhook_secret: str = ""
     order_api_url: str = ""
@@ -108,6 +114,10 @@ class Config:
         if real:
             raise ConfigError("BOT_DEMO=1 refuses real WeChat credentials (" + ", ".join(real)
                               + " set): unset BOT_DEMO for a real account")
+        sentinel_hosts = [h for h in self.redis_sentinels.split(",") if h.strip()]
+        if any(not is_loopback_url(f"redis://{h.strip()}") for h in sentinel_hosts):
+            raise ConfigError("BOT_DEMO=1 refuses REDIS_SENTINELS off this machine: "
+                              "unset BOT_DEMO for a real deployment")
         if self.redis_url and not is_loopback_url(self.redis_url):
             raise ConfigError("BOT_DEMO=1 refuses a REDIS_URL that is not on this machine: "
                               "unset BOT_DEMO for a real deployment")
@@ -140,6 +150,13 @@ class Config:
                 raise ConfigError("ORDER_API_URL must be https:// (http:// only on loopback)")
         if not self.wechat_api_base_url.endswith("/"):
             object.__setattr__(self, "wechat_api_base_url", self.wechat_api_base_url + "/")
+
+    @property
+    def wait_replicas(self) -> int:
+        """Replicas a webhook write must reach before it is acknowledged."""
+        if self.redis_wait_replicas >= 0:
+            return self.redis_wait_replicas
+        return 1 if self.redis_sentinels else 0
 
     @property
     def data_dir(self) -> Path:
