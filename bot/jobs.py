@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware
 
 from bot.conversation.messages import Incoming
 from bot.platform.logs import request_id
 from bot.platform.metrics import LATE_REPLIES
+from bot.platform.outage import redis_outage
 from bot.platform.storage import connect, sentinel_parts
 from bot.wechat.coordinator import payload_of
 
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_TIMEOUT_MS = 15_000
 MAINTENANCE_CHANCE = 100_000   # per million commands: one in ten
 NAMESPACE = "bot-jobs"
+REDIS_PATIENCE = 30.0     # seconds a job waits for Redis to come back before failing
 
 
 class RequestIds(Middleware):
@@ -113,10 +117,26 @@ class Jobs:
         from bot.wechat.late_reply import deliver_late_reply
 
         assert self.services is not None, "Jobs.bind() was not called in this worker"
-        outcome = deliver_late_reply(self.services, self.dispatch, self.leases, payload)
+        outcome = self._through_outage(
+            lambda: deliver_late_reply(self.services, self.dispatch, self.leases, payload))
         log.info("late reply for %s: %s", payload.get("openid"), outcome)
         LATE_REPLIES.labels(str(outcome)).inc()
         return outcome
+
+    @staticmethod
+    def _through_outage(run: Any, patience: float = REDIS_PATIENCE) -> Any:
+        """Run a job, riding out a short Redis outage (a restart, a failover) in place.
+        Dramatiq's own retry needs Redis to requeue the message: raised while Redis is down,
+        the message would sit unacknowledged until this worker died."""
+        give_up_at = time.monotonic() + patience
+        while True:
+            try:
+                return run()
+            except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as exc:
+                if time.monotonic() > give_up_at:
+                    raise
+                redis_outage.failed(exc, "late-reply job (waiting for it)")
+                time.sleep(0.5)
 
     def _run_fetch_user_info(self, openid: str) -> None:
         assert self.services is not None, "Jobs.bind() was not called in this worker"
