@@ -1,0 +1,112 @@
+"""Follow-ups about an order without its number: "葡萄什么时候到", "它怎么还没到", "物流异常是
+什么意思", "第二个呢", "另一个呢".
+
+The handler claims a message (before the matcher's intent) when it
+- picks from the list of orders shown last ("第二个呢", "最后那个");
+- names goods of the customer's own orders ("保温杯做好了吗"), or names goods and asks a
+  follow-up ("沙发什么时候到": then it hears that no order has them), unless the matcher placed
+  it confidently with a question that is not about an order ("葡萄可以退吗" is the return FAQ);
+- asks a follow-up (intents/conversation_words.yaml `followups`) while an order is in focus,
+  again unless the matcher placed it confidently elsewhere.
+It finds the order as the order handlers do (intents/order_lookup.py) and answers what was
+asked: when it arrives, why it is late, what its exception means, its tracking or its status.
+"""
+
+from __future__ import annotations
+
+from bot.conversation.context import MessageContext
+from bot.conversation.handlers import Handler
+from bot.conversation.replies import Reply
+from bot.orders.model import ACTIVE, Order
+from bot.orders.wording import OrderWording
+from intents.order_items import item_words, match_items
+from intents.order_lookup import (
+    LAST_LIST,
+    LAST_ORDER,
+    LIST_ASKS,
+    Want,
+    recent_orders,
+    resolve,
+)
+from intents.talk import (
+    ETA,
+    EXPLAIN,
+    LATE,
+    LOGISTICS,
+    STATUS,
+    followup_kind,
+    ordinal,
+    text_of,
+    words_of,
+)
+
+NAME = "order_focus"
+ORDER_HANDLERS = frozenset({"order_status", "logistics", NAME})
+
+WANT = Want(
+    handler=NAME,
+    candidate=lambda order: order.status in ACTIVE,
+    ask="order_ask_number",
+    list_header="order_list_header",
+    prefer_last=True,
+)
+
+
+def claims(ctx: MessageContext) -> bool:
+    words = words_of(ctx)
+    text = text_of(ctx)
+    state = ctx.state
+    kind = followup_kind(words, text)
+    if state.data.get(LAST_LIST):
+        position, rest = ordinal(words, text)
+        if position is not None and not item_words(words, rest):
+            return True
+    elsewhere = _placed_elsewhere(ctx)
+    if elsewhere and not kind:
+        return False
+    if item_words(words, text):
+        found = match_items(words, text, recent_orders(ctx))
+        ctx.notes["item_match"] = found
+        if found.orders or (found.named and kind):
+            return True
+    return bool(kind and state.data.get(LAST_ORDER) and not elsewhere)
+
+
+def _placed_elsewhere(ctx: MessageContext) -> bool:
+    """The matcher is sure the message asks something that is not about an order."""
+    match = ctx.match
+    if match is None or match.outcome != "matched" or match.intent is None:
+        return False
+    handler = ctx.services.handlers.for_intent(match.intent)
+    name = handler.name if handler is not None else "faq"
+    return name not in ORDER_HANDLERS
+
+
+def follow_up(ctx: MessageContext) -> Reply:
+    words = words_of(ctx)
+    kind = followup_kind(words, text_of(ctx))
+    if kind is None and ctx.state.pending == NAME:
+        kind = ctx.state.data.get(LIST_ASKS) or None   # "2" answers the question that listed
+    ctx.notes["asks"] = kind or ""
+    found = resolve(ctx, WANT)
+    if isinstance(found, Reply):
+        return found
+    return Reply(answer(ctx, found, kind or STATUS))
+
+
+def answer(ctx: MessageContext, order: Order, kind: str) -> str:
+    """The answer to `kind` of follow-up about `order`."""
+    wording = OrderWording.for_message(ctx)
+    if kind == ETA:
+        return wording.eta_answer(order)
+    if kind == LATE:
+        return wording.late_answer(order)
+    if kind == EXPLAIN:
+        return wording.explain_answer(order)
+    if kind == LOGISTICS:
+        link = ctx.services.orders.link(order.order_id, ctx.openid, ctx.lang)
+        return wording.logistics_answer(order, link)
+    return wording.status_answer(order)
+
+
+HANDLERS = [Handler(name=NAME, handle=follow_up, claims=claims, claim_rank=30)]

@@ -1,0 +1,152 @@
+"""An order named by what is in it: "保温杯做好了吗", "那双鞋到哪了", "水果什么时候到".
+
+The message's content words are compared with the customer's own orders, strongest evidence
+first, and the first kind of evidence that finds anything decides:
+
+1. the item's name: a word of the message is a word of the name, a part of it ("保温杯" in
+   "定制刻字保温杯"), or its characters in order ("跑鞋" in "跑步鞋"); or a word of the name is
+   in the message;
+2. a kind of goods (`kinds` in intents/conversation_words.yaml): "衣服" matches an item whose
+   name has 衣/裤/裙…, "水果" one with 葡萄/苹果…, "数码" one of category electronics;
+3. the shop's vocabulary classes (bot/understanding/normalise.py): "车厘子" and "葡萄" are
+   both 生鲜, so a fruit nobody listed still finds the fruit order.
+
+Among the orders that match, those matching the most words win. A message that names goods
+(a kind word, a word of a product class, a merchant's own term) and matches no order is
+reported as such, so the customer hears "没有找到" rather than about another order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.orders.model import Order
+from bot.understanding.normalise import (
+    canonical,
+    is_light,
+    is_stopword,
+    merchant_words,
+    normalise,
+    tokenise,
+)
+from intents.talk import Words, followup_phrases
+
+NAME, KIND, CLASS = 3, 2, 1
+# Parts of a name too short or too common to name it alone ("款", "2kg").
+MIN_WORD = 2
+
+
+@dataclass(frozen=True)
+class ItemMatch:
+    orders: tuple[Order, ...] = ()
+    words: tuple[str, ...] = ()        # the message's words that name goods
+    named: bool = False                # the message names goods (matched or not)
+    tier: int = 0
+    details: dict[str, int] = field(default_factory=dict)
+
+
+def item_words(words: Words, text: str) -> list[str]:
+    """The message's words that could name goods: no function, question, follow-up or
+    order words."""
+    generic = set(words.list("generic"))
+    stripped = text
+    for phrase in followup_phrases(words):
+        stripped = stripped.replace(phrase, " ")
+    for phrase in [*words.list("hurry")]:
+        stripped = stripped.replace(phrase, " ")
+    kinds = set((words.raw.get("kinds") or {}).keys())
+    found: list[str] = []
+    for token in tokenise(stripped):
+        token = token.strip()
+        if not token or token.isdigit() or is_stopword(token) or token in generic:
+            continue
+        forms = canonical(token)
+        if any(f in generic for f in forms) or all(is_light(f) for f in forms):
+            continue
+        if len(token) < MIN_WORD and token not in kinds:
+            continue
+        if token not in found:
+            found.append(token)
+    return found
+
+
+def match_items(words: Words, text: str, orders: list[Order]) -> ItemMatch:
+    """The customer's orders the message names by their goods (see the module docstring)."""
+    tokens = item_words(words, text)
+    if not tokens or not orders:
+        return ItemMatch(words=tuple(tokens), named=_names_goods(words, tokens))
+    kinds = words.raw.get("kinds") or {}
+    classes = set(words.list("product_classes"))
+    generic = set(words.list("generic"))
+    best_tier, scored = 0, {}
+    for order in orders:
+        names = [normalise(item.name) for item in order.items if item.name]
+        if not names:
+            continue
+        name_tokens = {t for n in names for t in tokenise(n)
+                       if len(t) >= MIN_WORD and not t.isdigit() and not is_stopword(t)
+                       and t not in generic}
+        for tier, check in ((NAME, _by_name), (KIND, _by_kind), (CLASS, _by_class)):
+            if tier < best_tier:
+                break
+            hits = check(tokens, text, names, name_tokens, order, kinds, classes)
+            if hits:
+                if tier > best_tier:
+                    best_tier, scored = tier, {}
+                scored[order.order_id] = (hits, order)
+                break
+    if not scored:
+        return ItemMatch(words=tuple(tokens), named=_names_goods(words, tokens))
+    top = max(hits for hits, _ in scored.values())
+    chosen = tuple(order for hits, order in scored.values() if hits == top)
+    return ItemMatch(orders=chosen, words=tuple(tokens), named=True, tier=best_tier)
+
+
+def _by_name(tokens, text, names, name_tokens, order, kinds, classes) -> int:  # noqa: ANN001
+    hits = 0
+    for token in tokens:
+        if token in name_tokens or any(token in name for name in names) \
+                or (len(token) >= MIN_WORD and any(_in_order(token, name) for name in names)):
+            hits += 1
+    hits += sum(1 for t in name_tokens if t in text and not any(t in tok for tok in tokens)
+                and not is_light(t))
+    return hits
+
+
+def _by_kind(tokens, text, names, name_tokens, order, kinds, classes) -> int:  # noqa: ANN001
+    hits = 0
+    categories = {item.category for item in order.items}
+    for token in tokens:
+        spec = kinds.get(token)
+        if not spec:
+            continue
+        if categories & set(spec.get("categories") or []) or any(
+                w in name for w in spec.get("words") or [] for name in names):
+            hits += 1
+    return hits
+
+
+def _by_class(tokens, text, names, name_tokens, order, kinds, classes) -> int:  # noqa: ANN001
+    name_classes = {f for t in name_tokens for f in canonical(t) if f in classes}
+    return sum(1 for token in tokens if set(canonical(token)) & name_classes)
+
+
+def _in_order(token: str, name: str) -> bool:
+    """The token's characters appear in the name in order, close together ("跑鞋" in
+    "跑步鞋", not spread over a long name)."""
+    at = name.find(token[0])
+    if at < 0:
+        return False
+    start = at
+    for ch in token[1:]:
+        at = name.find(ch, at + 1)
+        if at < 0:
+            return False
+    return at - start + 1 <= len(token) + 1
+
+
+def _names_goods(words: Words, tokens: list[str]) -> bool:
+    kinds = set((words.raw.get("kinds") or {}).keys())
+    classes = set(words.list("product_classes"))
+    own = merchant_words()
+    return any(t in kinds or t in own or set(canonical(t)) & classes for t in tokens)
