@@ -204,7 +204,7 @@ def _named_by_items(ctx: MessageContext, want: Want) -> Order | Reply | None:
         return show_list(ctx, want, "order_items_list_header", list(found.orders)[:MAX_LIST])
     if found.named:
         what = "、".join(found.words) if ctx.lang != "en" else ", ".join(found.words)
-        intro = ctx.text_of("order_items_none", what=what)
+        intro = ctx.text_of("order_goods_not_found", what=what)
         if not orders:
             ctx.state.expect(want.handler, **{EXPECT: NUMBER})
             return Reply(f"{intro}\n{ctx.text_of(want.ask)}")

@@ -13,7 +13,8 @@ Order, first hit wins:
    moved on: the message has nothing that could answer it and matches another intent
    ("请发订单号" → "快递怎么还不到啊" is the logistics question, not a bad order number);
 6. a matched intent → its handler (merchant FAQs → the FAQ handler);
-7. ambiguous → ask which one was meant;
+7. ambiguous → ask which one was meant (unless the message carries an order or waybill
+   number and one of the two is about orders: then that one);
 8. unmatched but carrying an order or tracking number → the order or logistics handler;
 9. unmatched → kept for support staff, and the fallback reply.
 
@@ -96,6 +97,13 @@ def route(ctx: MessageContext) -> Reply | None:
         return _run_intent(ctx, match.intent)
     if match.outcome == "ambiguous":
         options = list(match.options)
+        # "100001 发货了吗": a number the customer gave names the subject; of two readings the
+        # one about that order is meant, rather than a question back.
+        entities = match.entities
+        if entities.order_numbers or entities.tracking_numbers:
+            for intent in options:
+                if _handler_name(ctx, intent) in (ORDER, LOGISTICS):
+                    return _run_intent(ctx, intent)
         state.expect(CLARIFY, clarify_options=options)
         # Built-ins carry their question in each reply language; an FAQ falls back to an
         # example in the user's script, then to the merchant's own question.
