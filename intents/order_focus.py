@@ -7,7 +7,7 @@ The handler claims a message (before the matcher's intent) when it
   follow-up ("沙发什么时候到": then it hears that no order has them), unless the matcher placed
   it confidently with a question that is not about an order ("葡萄可以退吗" is the return FAQ);
 - asks a follow-up (intents/conversation_words.yaml `followups`) while an order is in focus,
-  again unless the matcher placed it confidently elsewhere.
+  unless it also names something else the matcher placed confidently ("发票什么时候能收到").
 It finds the order as the order handlers do (intents/order_lookup.py) and answers what was
 asked: when it arrives, why it is late, what its exception means, its tracking or its status.
 """
@@ -64,12 +64,16 @@ def claims(ctx: MessageContext) -> bool:
     elsewhere = _placed_elsewhere(ctx)
     if elsewhere and not kind:
         return False
-    if item_words(words, text):
+    content = item_words(words, text)
+    if content:
         found = match_items(words, text, recent_orders(ctx))
         ctx.notes["item_match"] = found
         if found.orders or (found.named and kind):
             return True
-    return bool(kind and state.data.get(LAST_ORDER) and not elsewhere)
+    # A follow-up that says nothing else ("when will it arrive", "大概哪天能到") is about the
+    # order in focus, whatever FAQ its words resemble; one that names something else
+    # ("发票什么时候能收到") is left to the matcher.
+    return bool(kind and state.data.get(LAST_ORDER) and (not elsewhere or not content))
 
 
 def _placed_elsewhere(ctx: MessageContext) -> bool:

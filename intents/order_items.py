@@ -8,8 +8,9 @@ first, and the first kind of evidence that finds anything decides:
    in the message;
 2. a kind of goods (`kinds` in intents/conversation_words.yaml): "衣服" matches an item whose
    name has 衣/裤/裙…, "水果" one with 葡萄/苹果…, "数码" one of category electronics;
-3. the shop's vocabulary classes (bot/understanding/normalise.py): "车厘子" and "葡萄" are
-   both 生鲜, so a fruit nobody listed still finds the fruit order.
+3. the shop's vocabulary classes (bot/understanding/normalise.py): the class's own name
+   ("生鲜", "电器") finds an order of goods of that class ("葡萄" is 生鲜). A specific product
+   does not find another of its class: "电饭煲" is not the "台灯" order, though both are 电器.
 
 Among the orders that match, those matching the most words win. A message that names goods
 (a kind word, a word of a product class, a merchant's own term) and matches no order is
@@ -102,11 +103,18 @@ def match_items(words: Words, text: str, orders: list[Order]) -> ItemMatch:
     return ItemMatch(orders=chosen, words=tuple(tokens), named=True, tier=best_tier)
 
 
+# Noun suffixes a customer adds that a product name leaves out: "袜子" for 羊毛袜, "鞋子" for
+# 登山鞋, "盒子" for 收纳盒.
+_SUFFIXES = ("子", "儿")
+
+
 def _by_name(tokens, text, names, name_tokens, order, kinds, classes) -> int:  # noqa: ANN001
     hits = 0
     for token in tokens:
+        stem = token[:-1] if len(token) == 2 and token.endswith(_SUFFIXES) else ""
         if token in name_tokens or any(token in name for name in names) \
-                or (len(token) >= MIN_WORD and any(_in_order(token, name) for name in names)):
+                or (len(token) >= MIN_WORD and any(_in_order(token, name) for name in names)) \
+                or (stem and any(stem in name for name in names)):
             hits += 1
     hits += sum(1 for t in name_tokens if t in text and not any(t in tok for tok in tokens)
                 and not is_light(t))
@@ -128,7 +136,7 @@ def _by_kind(tokens, text, names, name_tokens, order, kinds, classes) -> int:  #
 
 def _by_class(tokens, text, names, name_tokens, order, kinds, classes) -> int:  # noqa: ANN001
     name_classes = {f for t in name_tokens for f in canonical(t) if f in classes}
-    return sum(1 for token in tokens if set(canonical(token)) & name_classes)
+    return sum(1 for token in tokens if token in name_classes)
 
 
 def _in_order(token: str, name: str) -> bool:

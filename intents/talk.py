@@ -66,14 +66,28 @@ def followup_kind(words: Words, text: str) -> str | None:
         spec = words.followups.get(kind) or {}
         if any(u in text for u in spec.get("unless", [])):
             continue
-        if any(w in text for w in spec.get("words", [])):
+        if any(_has(text, w) for w in spec.get("words", [])):
             return kind
     return None
 
 
+def _has(text: str, phrase: str) -> bool:
+    """`phrase` in `text`; a "…" in the phrase stands for up to three characters ("哪天…到"
+    finds 哪天到, 哪天能到, 哪天可以到)."""
+    if "…" not in phrase:
+        return phrase in text
+    return _gapped(phrase).search(text) is not None
+
+
+@lru_cache(maxsize=512)
+def _gapped(phrase: str) -> re.Pattern[str]:
+    return re.compile(".{0,3}".join(re.escape(part) for part in phrase.split("…")))
+
+
 def followup_phrases(words: Words) -> list[str]:
     """Every follow-up word, longest first (to strip them from a message)."""
-    found = {w for spec in words.followups.values() for w in spec.get("words", [])}
+    found = {w for spec in words.followups.values() for w in spec.get("words", [])
+             if "…" not in w}
     return sorted(found, key=len, reverse=True)
 
 
