@@ -62,21 +62,27 @@ def flask_transport(client) -> Transport:  # noqa: ANN001 - a Flask test client
     return send
 
 
+def cdata(value: str) -> str:
+    """`value` as CDATA; a "]]>" inside is split across two sections, as WeChat does, so any
+    text a user types arrives as typed."""
+    return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
 def text_xml(openid: str, account: str, content: str, msg_id: int, create_time: int) -> str:
     return (
-        f"<xml><ToUserName><![CDATA[{account}]]></ToUserName>"
-        f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<xml><ToUserName>{cdata(account)}</ToUserName>"
+        f"<FromUserName>{cdata(openid)}</FromUserName>"
         f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-        f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+        f"<Content>{cdata(content)}</Content><MsgId>{msg_id}</MsgId></xml>"
     )
 
 
 def event_xml(openid: str, account: str, event: str, key: str, create_time: int) -> str:
     return (
-        f"<xml><ToUserName><![CDATA[{account}]]></ToUserName>"
-        f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<xml><ToUserName>{cdata(account)}</ToUserName>"
+        f"<FromUserName>{cdata(openid)}</FromUserName>"
         f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
-        f"<Event><![CDATA[{event}]]></Event><EventKey><![CDATA[{escape(key)}]]></EventKey></xml>"
+        f"<Event>{cdata(event)}</Event><EventKey>{cdata(escape(key))}</EventKey></xml>"
     )
 
 
