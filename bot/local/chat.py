@@ -19,6 +19,7 @@ from bot.platform.config import Config
 
 HELP = """Type a message and press Enter. Commands:
   /event NAME [KEY]   send an event (subscribe, unsubscribe, CLICK MENU_ORDERS, SCAN ...)
+  /image [URL]        send a photo (e.g. after a complaint: it joins the hand-off)
   /user OPENID        speak as another user
   /plain              toggle plain (unencrypted) mode
   /help               show this
@@ -100,7 +101,10 @@ def run_chat(url: str | None = None, openid: str = DEMO_OPENID, plain: bool = Fa
             print(f"[now speaking as {openid}]")
             continue
         try:
-            if line.startswith("/event "):
+            if line == "/image" or line.startswith("/image "):
+                parts = line.split(maxsplit=1)
+                answer = sim.image(openid, *(parts[1:] or []), encrypted=not plain)
+            elif line.startswith("/event "):
                 parts = line.split()
                 answer = sim.event(openid, parts[1], parts[2] if len(parts) > 2 else "",
                                    encrypted=not plain)

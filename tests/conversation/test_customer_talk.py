@@ -196,12 +196,7 @@ def test_a_plain_question_is_not_a_complaint(shop, chat):
 # Photos and stickers ------------------------------------------------------------------------
 
 def image(sim, who: str, clock, n: int):  # noqa: ANN001
-    xml = (f"<xml><ToUserName><![CDATA[gh_demo_account]]></ToUserName>"
-           f"<FromUserName><![CDATA[{who}]]></FromUserName>"
-           f"<CreateTime>{int(clock.now())}</CreateTime><MsgType><![CDATA[image]]></MsgType>"
-           f"<PicUrl><![CDATA[http://pic.invalid/{n}.jpg]]></PicUrl>"
-           f"<MediaId><![CDATA[m{n}]]></MediaId><MsgId>{77000 + n}</MsgId></xml>")
-    return sim.post(xml).text
+    return sim.image(who, f"http://pic.invalid/{n}.jpg").text
 
 
 def test_a_photo_after_a_complaint_joins_the_hand_off(shop, seeded_app, clock, r):
