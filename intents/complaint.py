@@ -25,12 +25,13 @@ from bot.conversation.service_hours import on_duty
 from bot.conversation.transcript import Transcript
 from bot.orders.model import EXCEPTION, ON_THE_WAY, timestamp_of
 from bot.orders.wording import OrderWording
-from intents.order_lookup import subject_order
+from intents.order_lookup import recent_orders, subject_order, troubled_orders
 from intents.talk import LATE, Words, followup_kind, mentions_damage, text_of, words_of
 
 NAME = "complaint"
 APOLOGY_SLOT = "last_apology"
 VARIANTS = 3
+MAX_FACTS = 3
 TURNS = 10
 _MARKS = re.compile(r"[!！]{2,}|[?？]{2,}|[!！][?？]|[?？][!！]")
 _SHOUT = re.compile(r"\b[A-Z]{4,}\b")
@@ -59,7 +60,14 @@ def complain(ctx: MessageContext) -> Reply:
     services = ctx.services
     words = words_of(ctx)
     text = text_of(ctx)
-    order = subject_order(ctx)
+    upset_about = followup_kind(words, text) in (LATE, "explain") or mentions_damage(words, text)
+    order = subject_order(ctx, trouble=upset_about)
+    concerned = [order] if order is not None else []
+    if upset_about:
+        troubled = troubled_orders(ctx, [o for o in recent_orders(ctx) if o.is_active])
+        if troubled and (order is None or order not in troubled):
+            # Late or wrong, but which one? All the orders in trouble, not one that is fine.
+            concerned = troubled[:MAX_FACTS]
     wording = OrderWording.for_message(ctx)
     cause = _cause(ctx, words, text, order)
     apology = _apology(ctx, cause)
@@ -71,10 +79,9 @@ def complain(ctx: MessageContext) -> Reply:
     book = HandoffBook(services.redis)
     already = book.current(ctx.openid) is not None
     book.open(ctx.openid, "complaint", ctx.text, now, turns=turns,
-              order_id=order.order_id if order else "", on_duty=duty)
+              order_id=",".join(o.order_id for o in concerned), on_duty=duty)
     lines = [apology]
-    if order is not None:
-        lines.append(wording.facts(order))
+    lines.extend(wording.facts(o) for o in concerned)
     if already:
         lines.append(ctx.text_of("complaint_handoff_updated"))
     elif duty:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from bot.conversation.context import MessageContext
 from bot.conversation.handlers import Handler
 from bot.conversation.replies import Reply
-from bot.orders.model import ACTIVE, Order
+from bot.orders.model import ACTIVE, EXCEPTION, Order
 from bot.orders.wording import OrderWording
 from intents.order_items import item_words, match_items
 from intents.order_lookup import (
@@ -89,8 +89,9 @@ def _placed_elsewhere(ctx: MessageContext) -> bool:
 def follow_up(ctx: MessageContext) -> Reply:
     words = words_of(ctx)
     kind = followup_kind(words, text_of(ctx))
-    if kind is None and ctx.state.pending == NAME:
-        kind = ctx.state.data.get(LIST_ASKS) or None   # "2" answers the question that listed
+    if kind is None:
+        # "2" or "第二个呢" answers the question that brought the list up.
+        kind = ctx.state.data.get(LIST_ASKS) or None
     ctx.notes["asks"] = kind or ""
     found = resolve(ctx, WANT)
     if isinstance(found, Reply):
@@ -101,6 +102,13 @@ def follow_up(ctx: MessageContext) -> Reply:
 def answer(ctx: MessageContext, order: Order, kind: str) -> str:
     """The answer to `kind` of follow-up about `order`."""
     wording = OrderWording.for_message(ctx)
+    if kind == EXPLAIN and order.status != EXCEPTION and not _named(ctx):
+        # "物流异常是什么意思" while another order is in focus: the customer means the one
+        # order that has a delivery problem, if there is exactly one.
+        problems = [o for o in recent_orders(ctx) if o.status == EXCEPTION]
+        if len(problems) == 1:
+            order = problems[0]
+            ctx.state.remember(**{LAST_ORDER: order.order_id})
     if kind == ETA:
         return wording.eta_answer(order)
     if kind == LATE:
@@ -111,6 +119,15 @@ def answer(ctx: MessageContext, order: Order, kind: str) -> str:
         link = ctx.services.orders.link(order.order_id, ctx.openid, ctx.lang)
         return wording.logistics_answer(order, link)
     return wording.status_answer(order)
+
+
+def _named(ctx: MessageContext) -> bool:
+    """The message named the order itself (a number, its goods or a pick from a list)."""
+    found = ctx.notes.get("item_match")
+    entities = ctx.match.entities if ctx.match is not None else None
+    return bool((found is not None and found.orders) or (entities and (
+        entities.order_numbers or entities.tracking_numbers or entities.choice is not None))
+        or ordinal(words_of(ctx), text_of(ctx))[0] is not None)
 
 
 HANDLERS = [Handler(name=NAME, handle=follow_up, claims=claims, claim_rank=30)]

@@ -147,7 +147,10 @@ def show_list(ctx: MessageContext, want: Want, header: str, orders: list[Order],
     refer to it ("另一个呢")."""
     ids = [o.order_id for o in orders]
     ctx.state.expect(want.handler, **{EXPECT: CHOICE, CHOICES: ids})
-    ctx.state.remember(**{LAST_LIST: ids, LIST_ASKS: ctx.notes.get("asks", "")})
+    # What was asked decides how a later pick is answered ("第二个呢" after a logistics list
+    # shows tracking).
+    asks = ctx.notes.get("asks") or ("logistics" if want.handler == "logistics" else "")
+    ctx.state.remember(**{LAST_LIST: ids, LIST_ASKS: asks})
     wording = OrderWording.for_message(ctx)
     text = wording.order_list(header, orders)
     return Reply(f"{intro}\n{text}" if intro else text)
@@ -298,10 +301,12 @@ def _text(ctx: MessageContext) -> str:
     return ctx.match.normalised if ctx.match is not None else ctx.text.lower()
 
 
-def subject_order(ctx: MessageContext) -> Order | None:
+def subject_order(ctx: MessageContext, trouble: bool = False) -> Order | None:
     """The order a message is most likely about, without asking (a complaint is answered at
     once, not with a question): a number in it, goods it names, the order in focus, else the
-    one order in trouble (a delivery problem, a passed ETA) or the only one in progress."""
+    one order in trouble (a delivery problem, a passed ETA) or the only one in progress. With
+    `trouble` (the message says something is late or wrong) the one order in trouble comes
+    before an order in focus that is not."""
     entities = _entities(ctx)
     access = ctx.services.orders.access
     for number in entities.order_numbers:
@@ -316,20 +321,27 @@ def subject_order(ctx: MessageContext) -> Order | None:
     named = match_items(words_of(ctx), text_of(ctx), orders)
     if len(named.orders) == 1:
         return _found(ctx, named.orders[0])
+    active = [o for o in orders if o.is_active]
+    troubled = troubled_orders(ctx, active)
     last = ctx.state.data.get(LAST_ORDER)
     if last:
         order = access.own(ctx.openid, last)
-        if order is not None:
+        if order is not None and not (trouble and len(troubled) == 1
+                                      and order.order_id != troubled[0].order_id
+                                      and order not in troubled):
             return order
-    active = [o for o in orders if o.is_active]
-    now = ctx.services.clock.now()
-    troubled = [o for o in active if o.status == "exception"
-                or (o.eta and o.status in ON_THE_WAY_STATUSES and _passed(o.eta, now))]
     if len(troubled) == 1:
         return _found(ctx, troubled[0])
     if len(active) == 1:
         return _found(ctx, active[0])
     return None
+
+
+def troubled_orders(ctx: MessageContext, orders: list[Order]) -> list[Order]:
+    """Orders with a delivery problem or past their expected time."""
+    now = ctx.services.clock.now()
+    return [o for o in orders if o.status == "exception"
+            or (o.eta and o.status in ON_THE_WAY_STATUSES and _passed(o.eta, now))]
 
 
 def _passed(iso: str, now: float) -> bool:

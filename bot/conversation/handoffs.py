@@ -3,11 +3,11 @@ for support staff (the console lists them) to pick up.
 
 Key layout (all plain Redis types, readable by any console):
 
-- `handoff:{id}` hash: `id`, `openid`, `reason` (`asked`, `complaint`, `damage`), `text` (what
-  the customer said), `order_id`, `on_duty` (`1`/`0`), `status` (`open`/`closed`), `at`,
-  `updated_at` (unix s), `count` (messages that raised it), `turns` (JSON list of transcript
-  turns, oldest first: `{at, kind, in, out, handler}`), `photos` (JSON list of
-  `{at, msg_id, kind, url, media_id}`);
+- `handoff:{id}` hash: `id`, `openid`, `reason` (`asked`, `complaint`, `damage`), `text`
+  (what the customer said), `order_id` (comma-separated when it could be about several),
+  `on_duty` (`1`/`0`), `status` (`open`/`closed`), `at`, `updated_at` (unix s), `count`
+  (messages that raised it), `turns` (JSON list of transcript turns, oldest first:
+  `{at, kind, in, out, handler}`), `photos` (JSON list of `{at, msg_id, kind, url, media_id}`);
 - `handoff:open` sorted set: ids of open hand-offs, score = when opened (oldest first = the
   queue);
 - `handoff:user:{openid}` string, TTL 24 h: that user's open hand-off, which a later complaint

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-_FULL = {",": "，", ":": "：", ";": "；", "!": "！", "?": "？", "(": "（", ")": "）"}
+_FULL = {",": "，", ":": "：", ";": "；", "!": "！", "?": "？", "(": "（", ")": "）",
+         "~": "～"}
 _URL = re.compile(r"https?://\S+")
 _QUOTE_SPAN = re.compile(r'"([^"\n]{1,40})"')
 _BRACKETS = re.compile(r"\(([^()\n]{0,80})\)")
@@ -56,7 +57,7 @@ def _convert(text: str) -> str:
             continue
         chars[i] = full
         # The space an ASCII writer leaves after a comma has no place after a full-width one.
-        if full in "，：；！？" and i + 1 < n and chars[i + 1] == " " and ch != ":":
+        if full in "，：；！？～" and i + 1 < n and chars[i + 1] == " " and ch != ":":
             chars[i + 1] = ""
     return "".join(chars)
 

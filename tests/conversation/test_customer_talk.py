@@ -129,6 +129,12 @@ def test_an_exception_is_explained_in_words(shop, chat):
     assert "遇到了问题" in explained and "明天中午12点" in explained
 
 
+def test_asking_about_the_exception_means_the_order_that_has_one(shop, chat):
+    chat.say(ANNA, "台灯寄出来了没")               # in focus, but without a problem
+    explained = chat.say(ANNA, "物流显示异常是怎么回事")
+    assert ORANGES in explained and "收件人电话无人接听" in explained and LAMP not in explained
+
+
 def test_picks_from_the_last_list_shown(shop, chat):
     listing = chat.say(ANNA, "我的订单")
     ids = re.findall(r"\d\. (\d{12})", listing)
@@ -179,6 +185,14 @@ def test_a_complaint_gets_an_apology_the_facts_and_a_hand_off_with_the_conversat
     second = chat.say(ANNA, "投诉！！太差劲了")
     assert second.splitlines()[0] != first.splitlines()[0]
     assert book.current(ANNA).id == record.id and book.current(ANNA).count == 2
+
+
+def test_a_complaint_about_lateness_is_about_the_late_orders(shop, chat, r):
+    chat.say(ANNA, "台灯寄出来了没")               # in focus, on time
+    reply = chat.say(ANNA, "都超时这么久了还没送到，太让人失望了，给个说法")
+    # The late boots and the oranges held up by a problem; not the lamp, which is on time.
+    assert BOOTS in reply and ORANGES in reply and LAMP not in reply
+    assert set(HandoffBook(r).current(ANNA).order_id.split(",")) == {BOOTS, ORANGES}
 
 
 def test_a_complaint_out_of_hours_says_when_staff_return(shop, seeded_app, clock, r):
