@@ -20,10 +20,12 @@ reported as such, so the customer hears "没有找到" rather than about another
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from bot.orders.model import Order
 from bot.understanding.normalise import (
     canonical,
+    dictionary_version,
     is_light,
     is_stopword,
     merchant_words,
@@ -81,10 +83,11 @@ def match_items(words: Words, text: str, orders: list[Order]) -> ItemMatch:
     generic = set(words.list("generic"))
     best_tier, scored = 0, {}
     for order in orders:
-        names = [normalise(item.name) for item in order.items if item.name]
+        names = [_normalised(item.name) for item in order.items if item.name]
         if not names:
             continue
-        name_tokens = {t for n in names for t in tokenise(n)
+        version = dictionary_version()
+        name_tokens = {t for n in names for t in _tokens(n, version)
                        if len(t) >= MIN_WORD and not t.isdigit() and not is_stopword(t)
                        and t not in generic}
         for tier, check in ((NAME, _by_name), (KIND, _by_kind), (CLASS, _by_class)):
@@ -106,6 +109,18 @@ def match_items(words: Words, text: str, orders: list[Order]) -> ItemMatch:
 # Noun suffixes a customer adds that a product name leaves out: "袜子" for 羊毛袜, "鞋子" for
 # 登山鞋, "盒子" for 收纳盒.
 _SUFFIXES = ("子", "儿")
+
+
+@lru_cache(maxsize=4096)
+def _normalised(name: str) -> str:
+    return normalise(name)
+
+
+@lru_cache(maxsize=4096)
+def _tokens(name: str, version: int) -> tuple[str, ...]:
+    """A normalised item name cut into words; the same few names come up again and again
+    (the cut depends on jieba's dictionary, whose `version` is part of the key)."""
+    return tuple(tokenise(name))
 
 
 def _by_name(tokens, text, names, name_tokens, order, kinds, classes) -> int:  # noqa: ANN001
