@@ -127,9 +127,11 @@ def _by_name(tokens, text, names, name_tokens, order, kinds, classes) -> int:  #
     hits = 0
     for token in tokens:
         stem = token[:-1] if len(token) == 2 and token.endswith(_SUFFIXES) else ""
+        if len(token) < MIN_WORD:
+            continue    # one character ("包", "鞋") names a kind, not a product
         if token in name_tokens or any(token in name for name in names) \
-                or (len(token) >= MIN_WORD and any(_in_order(token, name) for name in names)) \
-                or (stem and any(stem in name for name in names)):
+                or any(_in_order(token, name) for name in names) \
+                or (stem and any(_names_kind(name, stem) for name in names)):
             hits += 1
     hits += sum(1 for t in name_tokens if t in text and not any(t in tok for tok in tokens)
                 and not is_light(t))
@@ -144,9 +146,21 @@ def _by_kind(tokens, text, names, name_tokens, order, kinds, classes) -> int:  #
         if not spec:
             continue
         if categories & set(spec.get("categories") or []) or any(
-                w in name for w in spec.get("words") or [] for name in names):
+                _names_kind(name, w) for w in spec.get("words") or [] for name in names):
             hits += 1
     return hits
+
+
+def _names_kind(name: str, word: str) -> bool:
+    """`word` in the item's name, but not as the measure word of a quantity ("抽纸 24 包" is
+    tissues, not a bag; "运动袜 5双装" is socks)."""
+    at = name.find(word)
+    while at >= 0:
+        before = name[:at].rstrip()
+        if not before or not before[-1].isdigit():
+            return True
+        at = name.find(word, at + 1)
+    return False
 
 
 def _by_class(tokens, text, names, name_tokens, order, kinds, classes) -> int:  # noqa: ANN001
