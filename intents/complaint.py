@@ -3,8 +3,8 @@ with the conversation attached.
 
 A message is a complaint when its score reaches `complaint.threshold` in
 intents/conversation_words.yaml: each strong word found adds 2, each mild one 1, a long message
-1, repeated "!" or "?" (or shouting in capitals) 1. So "我要投诉" is one, "退款" alone is not,
-and "等了一个星期了还没到，退钱!!" is.
+1, repeated "!" or "?" (or shouting in capitals) 1, saying the order is late 1. So "我要投诉" is
+one, "退款" or "怎么还没到" alone is not, and "怎么还没到!!" or "等了一个星期了，退钱!!" is.
 
 The apology is chosen by what the complaint is about (damage, lateness, our service, anything
 else) from several wordings, never the one this customer got last. The hand-off is recorded
@@ -47,6 +47,8 @@ def score(words: Words, raw: str, text: str) -> int:
         total += int(spec.get("long_weight") or 1)
     if _MARKS.search(raw) or _SHOUT.search(raw):
         total += int(spec.get("repeated_marks_weight") or 1)
+    if followup_kind(words, text) == LATE:
+        total += int(spec.get("late_weight") or 0)
     return total
 
 

@@ -19,7 +19,7 @@ from bot.conversation.handlers import Handler
 from bot.conversation.replies import Reply
 from bot.orders.model import ACTIVE, EXCEPTION, Order
 from bot.orders.wording import OrderWording
-from intents.order_items import item_words, match_items
+from intents.order_items import item_words, match_items, residue
 from intents.order_lookup import (
     LAST_LIST,
     LAST_ORDER,
@@ -62,9 +62,16 @@ def claims(ctx: MessageContext) -> bool:
         if position is not None and not item_words(words, rest):
             return True
     elsewhere = _placed_elsewhere(ctx)
-    if elsewhere and not kind:
-        return False
     content = item_words(words, text)
+    if elsewhere and not kind:
+        # Only the goods and a particle ("那蓝莓呢"): about that order, whatever FAQ the
+        # goods' name resembles ("蓝莓" is fresh food); "蓝莓可以退吗" says more and stays
+        # with the matcher.
+        if not content:
+            return False
+        found = match_items(words, text, recent_orders(ctx))
+        ctx.notes["item_match"] = found
+        return bool(found.orders) and not residue(words, text, list(found.words))
     if content:
         found = match_items(words, text, recent_orders(ctx))
         ctx.notes["item_match"] = found

@@ -59,7 +59,7 @@ def item_words(words: Words, text: str) -> list[str]:
         stripped = stripped.replace(phrase, " ")
     kinds = set((words.raw.get("kinds") or {}).keys())
     found: list[str] = []
-    for token in tokenise(stripped):
+    for token in _joined_singles(tokenise(stripped), generic, kinds):
         token = token.strip()
         if not token or token.isdigit() or is_stopword(token) or token in generic:
             continue
@@ -71,6 +71,49 @@ def item_words(words: Words, text: str) -> list[str]:
         if token not in found:
             found.append(token)
     return found
+
+
+def _joined_singles(tokens: list[str], generic: set[str], kinds: set[str]) -> list[str]:
+    """Runs of single Chinese characters joined again: jieba cuts a word it does not know into
+    characters ("雨靴" → 雨, 靴), which say nothing alone. Function words, order words and kind
+    words stay apart ("的", "单", "鞋")."""
+    out: list[str] = []
+    run = ""
+    for token in tokens:
+        single = (len(token) == 1 and "\u4e00" <= token <= "\u9fff" and not is_stopword(token)
+                  and token not in generic)
+        if single:
+            run += token
+            continue
+        if run:
+            out.extend(_flush(run, kinds))
+            run = ""
+        out.append(token)
+    if run:
+        out.extend(_flush(run, kinds))
+    return out
+
+
+def _flush(run: str, kinds: set[str]) -> list[str]:
+    if len(run) == 1:
+        return [run]
+    # The characters together, and a kind among them on its own too ("雨靴" and "靴").
+    return [run, *[c for c in run if c in kinds]]
+
+
+def residue(words: Words, text: str, matched: list[str]) -> list[str]:
+    """What the message says besides the goods it names, function and order words: empty for
+    "那蓝莓呢", not for "蓝莓可以退吗" (可以, 退)."""
+    generic = set(words.list("generic"))
+    pointers = set(words.list("pointers"))
+    out = []
+    for token in tokenise(text):
+        token = token.strip()
+        if not token or token.isdigit() or is_stopword(token) or token in generic \
+                or token in pointers or any(token in m or m in token for m in matched):
+            continue
+        out.append(token)
+    return out
 
 
 def match_items(words: Words, text: str, orders: list[Order]) -> ItemMatch:

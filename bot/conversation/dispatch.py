@@ -18,7 +18,7 @@ from bot.conversation.services import Services
 from bot.conversation.text_router import call, route
 from bot.conversation.throttle import FloodGuard
 from bot.conversation.transcript import Transcript
-from bot.conversation.typography import full_width
+from bot.conversation.typography import full_width, mostly_chinese
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +110,10 @@ class Dispatcher:
 
     @staticmethod
     def _finish(reply: Reply | None, lang: str) -> Reply | None:
-        """Chinese text in Chinese typography, whoever wrote the template or FAQ answer."""
-        if reply is not None and reply.kind == TEXT and lang == "zh-CN":
+        """Chinese text in Chinese typography, whoever wrote the template or FAQ answer (also
+        a merchant's Chinese-only FAQ answer in an English conversation)."""
+        if reply is not None and reply.kind == TEXT and (lang == "zh-CN"
+                                                         or mostly_chinese(reply.text)):
             return Reply(full_width(reply.text), reply.kind)
         return reply
 

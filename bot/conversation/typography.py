@@ -77,3 +77,10 @@ def _bracket(text: str, m: re.Match) -> str:
     if any(_cjk(c) for c in inner) or _cjk(before) or _cjk(after):
         return f"（{inner}）"
     return m.group(0)
+
+
+def mostly_chinese(text: str) -> bool:
+    """More Chinese characters than Latin letters: Chinese text, whatever the reply language."""
+    han = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
+    latin = sum(1 for c in text if c.isascii() and c.isalpha())
+    return han > latin

@@ -122,6 +122,15 @@ def test_why_not_here_yet_for_a_late_order(shop, chat):
     assert BOOTS in late and "晚了" in late and "催一下" in late
 
 
+def test_goods_and_a_particle_are_about_that_order(shop, chat):
+    chat.say(ANNA, "台灯寄出来了没")
+    reply = chat.say(ANNA, "那脐橙呢")        # 脐橙 alone would read as the fresh-food FAQ
+    assert ORANGES in reply and chat.handler(ANNA) == "order_focus"
+    assert chat.handler(ANNA) == "order_focus"
+    chat.say(ANNA, "脐橙坏了可以退吗")        # says more than the goods: the FAQ's
+    assert chat.handler(ANNA) == "faq"
+
+
 def test_an_exception_is_explained_in_words(shop, chat):
     chat.say(ANNA, "脐橙怎么样了")
     explained = chat.say(ANNA, "这个异常什么意思")
@@ -205,6 +214,10 @@ def test_a_complaint_out_of_hours_says_when_staff_return(shop, seeded_app, clock
 def test_a_plain_question_is_not_a_complaint(shop, chat):
     chat.say(ANNA, "退款一般几天到账")
     assert chat.handler(ANNA) != "complaint"
+    chat.say(ANNA, "靴子怎么还没送到")
+    assert chat.handler(ANNA) == "order_focus"
+    chat.say(ANNA, "靴子怎么还没送到！！")          # the same, with feeling
+    assert chat.handler(ANNA) == "complaint"
 
 
 # Photos and stickers ------------------------------------------------------------------------
@@ -281,6 +294,12 @@ def test_the_reply_follows_the_message_language_unless_the_choice_is_recent(
     later = Chat(simulator_for(seeded_app, clock), r)
     assert "您好" in later.say(LEO, "你好")                              # …then the message wins
     assert "Hello" in later.say(LEO, "hi")    # no language in "hi": the stored one
+
+
+def test_a_chinese_faq_answer_in_an_english_conversation_is_set_in_chinese_style(chat):
+    chat.say(LEO, "English")
+    reply = chat.say(LEO, "which courier do you ship with")
+    assert "中通" in reply and not ASCII_BY_CJK.search(reply)
 
 
 def test_english_replies_keep_english_style(shop, chat):

@@ -61,6 +61,7 @@ def words():
     ("水果呢", ["4"]),                # a kind by its words
     ("生鲜呢", ["4"]),                # a vocabulary class by its own name
     ("电饭煲呢", []),                 # a product no order has, though 台灯 is also 电器
+    ("雨靴到了没", ["7"]),            # a word jieba does not know, cut into characters
 ])
 def test_goods_name_orders(words, message, expected):
     orders = [_order("1", "定制刻字保温杯"), _order("2", "跑步鞋"),
@@ -68,6 +69,7 @@ def test_goods_name_orders(words, message, expected):
               _order("5", "护眼台灯")]
     orders[2] = Order(order_id="3", status="shipped", items=(Item("经典款皮革手袋"),))
     orders.append(_order("6", "抽纸 24 包"))
+    orders.append(_order("7", "儿童雨靴 28码"))
     found = match_items(words, message, orders)
     assert [o.order_id for o in found.orders] == expected
     if not expected:
