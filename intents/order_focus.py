@@ -71,7 +71,7 @@ def claims(ctx: MessageContext) -> bool:
             return False
         found = match_items(words, text, recent_orders(ctx))
         ctx.notes["item_match"] = found
-        return bool(found.orders) and not residue(words, text, list(found.words))
+        return bool(found.orders) and not residue(words, text, list(found.hits))
     if content:
         found = match_items(words, text, recent_orders(ctx))
         ctx.notes["item_match"] = found
