@@ -52,9 +52,9 @@ def item_words(words: Words, text: str) -> list[str]:
     """The message's words that could name goods: no function, question, follow-up or
     order words. Words are cut from the whole message first, then those inside a follow-up
     or hurry phrase dropped ("雨靴做好了没" → 雨靴), so a phrase never leaves fragments."""
-    generic = set(words.list("generic"))
+    generic = words.set("generic") | words.set("pointers")
     covered = _phrase_spans(words, text)
-    kinds = set((words.raw.get("kinds") or {}).keys())
+    kinds = words.kinds.keys()
     kept: list[str] = []
     at = 0
     for token in tokenise(text):
@@ -85,7 +85,7 @@ def item_words(words: Words, text: str) -> list[str]:
 def _phrase_spans(words: Words, text: str) -> list[bool]:
     """Which characters of `text` belong to a follow-up or hurry phrase."""
     covered = [False] * len(text)
-    for phrase in [*followup_phrases(words), *words.list("hurry")]:
+    for phrase in followup_phrases(words):
         at = text.find(phrase)
         while at >= 0:
             for i in range(at, at + len(phrase)):
@@ -94,7 +94,7 @@ def _phrase_spans(words: Words, text: str) -> list[bool]:
     return covered
 
 
-def _joined_singles(tokens: list[str], generic: set[str], kinds: set[str]) -> list[str]:
+def _joined_singles(tokens: list[str], generic, kinds) -> list[str]:  # noqa: ANN001
     """Runs of single Chinese characters joined again: jieba cuts a word it does not know into
     characters ("雨靴" → 雨, 靴), which say nothing alone. Function words, order words and kind
     words stay apart ("的", "单", "鞋")."""
@@ -115,7 +115,7 @@ def _joined_singles(tokens: list[str], generic: set[str], kinds: set[str]) -> li
     return out
 
 
-def _flush(run: str, kinds: set[str]) -> list[str]:
+def _flush(run: str, kinds) -> list[str]:  # noqa: ANN001
     if len(run) == 1:
         return [run]
     # The characters together, and a kind among them on its own too ("雨靴" and "靴").
@@ -125,8 +125,8 @@ def _flush(run: str, kinds: set[str]) -> list[str]:
 def residue(words: Words, text: str, matched: list[str]) -> list[str]:
     """What the message says besides the goods it names, function and order words: empty for
     "那蓝莓呢", not for "蓝莓可以退吗" (可以, 退)."""
-    generic = set(words.list("generic"))
-    pointers = set(words.list("pointers"))
+    generic = words.set("generic")
+    pointers = words.set("pointers")
     out = []
     for token in tokenise(text):
         token = token.strip()
@@ -142,9 +142,9 @@ def match_items(words: Words, text: str, orders: list[Order]) -> ItemMatch:
     tokens = item_words(words, text)
     if not tokens or not orders:
         return ItemMatch(words=tuple(tokens), named=_names_goods(words, tokens))
-    kinds = words.raw.get("kinds") or {}
-    classes = set(words.list("product_classes"))
-    generic = set(words.list("generic"))
+    kinds = words.kinds
+    classes = words.set("product_classes")
+    generic = words.set("generic")
     best_tier, scored = 0, {}
     for order in orders:
         names = [_normalised(item.name) for item in order.items if item.name]
@@ -249,7 +249,7 @@ def _in_order(token: str, name: str) -> bool:
 
 
 def _names_goods(words: Words, tokens: list[str]) -> bool:
-    kinds = set((words.raw.get("kinds") or {}).keys())
-    classes = set(words.list("product_classes"))
+    kinds = words.kinds
+    classes = words.set("product_classes")
     own = merchant_words()
     return any(t in kinds or t in own or set(canonical(t)) & classes for t in tokens)
