@@ -9,16 +9,20 @@ from __future__ import annotations
 from bot.conversation.handlers import Handler, HandlerRegistry
 from intents import (
     basics,
+    complaint,
     faq,
     greeting,
     handoff,
+    hurry,
     logistics,
     order_claims,
+    order_focus,
     order_status,
     push_settings,
 )
 
-MODULES = [basics, faq, greeting, handoff, logistics, order_claims, order_status, push_settings]
+MODULES = [basics, complaint, faq, greeting, handoff, hurry, logistics, order_claims,
+           order_focus, order_status, push_settings]
 
 
 def all_handlers() -> list[Handler]:

@@ -67,6 +67,8 @@ class Config:
     default_lang: str = "zh-CN"
     log_format: str = "text"          # text, or json: one JSON object a line
     metrics_token: str = ""           # set: GET /metrics with "Authorization: Bearer <token>"
+    # How long an explicit "English"/"中文" outweighs the language a message is written in.
+    lang_choice_hold: int = 1800
     replies_dir: str = ""
     intents_dir: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
