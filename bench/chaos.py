@@ -300,13 +300,19 @@ def check(tally: Tally, fake: FakeWeChatServer, client: redis.Redis, elapsed: fl
     for call in fake.calls("message/custom/send"):
         to = call["body"].get("touser", "")
         sends[to] = sends.get(to, 0) + 1
-    once = lost = doubled = 0
+    once = lost = doubled = overloaded = 0
     examples: list[str] = []
     for openid, m in tally.messages.items():
         passive = len(set(m["passive"]))
         late = sends.get(openid, 0)
         if passive + late == 1:
             once += 1
+        elif passive + late == 0 and m["statuses"] and all(
+                s == "timeout" for s in m["statuses"]):
+            # No delivery got an answer within WeChat's 5 s: a machine too loaded to answer,
+            # counted apart from a reply the bot lost.
+            overloaded += 1
+            examples.append(f"unanswered in 5 s x{len(m['statuses'])} {m['kind']} {openid}")
         elif passive + late == 0:
             lost += 1
             examples.append(f"lost {m['kind']} {openid}: {m['statuses']}")
@@ -317,7 +323,8 @@ def check(tally: Tally, fake: FakeWeChatServer, client: redis.Redis, elapsed: fl
                   if client.hget(f"orders:order:{order_id}", "status") == status)
     result = {
         "seconds": round(elapsed, 1), "messages": len(tally.messages), "answered_once": once,
-        "lost": lost, "doubled": doubled, "acked_events": len(tally.acked_events),
+        "lost": lost, "doubled": doubled, "unanswered_timeouts": overloaded,
+        "acked_events": len(tally.acked_events),
         "acked_applied": applied, "unacked_events": tally.unacked_events,
         "kills_web": tally.kills_web, "kills_jobs": tally.kills_jobs,
         "redis_restarts": tally.redis_restarts, "delivery_errors": tally.delivery_errors,

@@ -20,6 +20,8 @@ def test_short_chaos_run_loses_and_doubles_nothing():
     assert result["redis_restarts"] == 1
     assert result["messages"] > 30 and result["late_replies"] > 5
     assert result["lost"] == 0 and result["doubled"] == 0, result["examples"]
+    # Every delivery timing out is the machine's load, not a lost reply; a few at most.
+    assert result["unanswered_timeouts"] <= result["messages"] // 20, result["examples"]
     assert result["acked_events"] > 10
     assert result["acked_applied"] == result["acked_events"]
 
