@@ -63,6 +63,7 @@ from bot.understanding.normalise import (
     LIGHT_WORDS,
     OFF_TOPIC_WEIGHT,
     OFF_TOPIC_WORDS,
+    POLITENESS,
     SYNONYMS,
     canonical,
     dictionary_version,
@@ -74,6 +75,7 @@ from bot.understanding.normalise import (
     is_stopword,
     join_phrases,
     normalise,
+    strip_politeness,
     subwords,
     tokenise,
     use_merchant_words,
@@ -560,11 +562,14 @@ class Matcher:
     def match(self, text: str) -> MatchResult:
         """Score `text` against every intent; see the module docstring for how."""
         normalised = normalise(text)
-        entities, analysis = self._understood(normalised)
+        entities, analysis, core = self._understood(normalised)
+        reading = normalised
+        if core is not None:
+            reading, analysis = core   # what the message says inside its politeness
         scored = self._score(analysis) if analysis.has_content else []
         chosen = self._choose(scored)
-        if chosen is None and " " in normalised:
-            scored = self._best_clause(normalised, analysis.unexplained) or scored
+        if chosen is None and " " in reading:
+            scored = self._best_clause(reading, analysis.unexplained) or scored
             chosen = self._choose(scored)
         ids = self._ids
         candidates = tuple([(ids[i], round(s, 1)) for s, i in scored[:3]])
@@ -634,7 +639,7 @@ class Matcher:
         ]
         return min(rivals)[1] if rivals else None
 
-    def _understood(self, normalised: str) -> tuple[Entities, _Analysis]:
+    def _understood(self, normalised: str) -> tuple[Entities, _Analysis, _Core | None]:
         """Entities and (unclipped) analysis of normalised text, cached per Matcher; the cache
         is emptied when jieba's dictionary has changed since it was filled."""
         version = dictionary_version()
@@ -821,8 +826,7 @@ def _understanding(
 ) -> Any:
     """A bounded cache of normalised text -> (entities, unclipped analysis) for one index
     (a closure over the index's tables, not the Matcher: no reference cycle)."""
-    @lru_cache(maxsize=ANALYSIS_CACHE)
-    def understand(normalised: str) -> tuple[Entities, _Analysis]:
+    def read(normalised: str) -> tuple[Entities, _Analysis]:
         entities, spans = scan(normalised)
         analysis = _unclip(analyse(normalised, spans), clipped, vocab)
         analysis = _part_of_other(analysis, vocab)
@@ -830,7 +834,36 @@ def _understanding(
         if unexplained:
             analysis = replace(analysis, unexplained=unexplained)
         return entities, analysis
+
+    @lru_cache(maxsize=ANALYSIS_CACHE)
+    def understand(normalised: str) -> tuple[Entities, _Analysis, _Core | None]:
+        entities, analysis = read(normalised)
+        return entities, analysis, _without_politeness(normalised, read)
     return understand
+
+
+# A message without the politeness around it, and its analysis.
+_Core = tuple[str, _Analysis]
+
+
+def _without_politeness(normalised: str, read: Any) -> _Core | None:
+    """What a message says inside its greetings and thanks ("你好 请问X怎么查 谢谢" → "X怎么查"),
+    when that is a topic word or more: politeness wraps a question rather than becomes it. None
+    when there is no politeness, or nothing but politeness and question words: the message is
+    then read whole (a greeting, thanks, "好的谢谢")."""
+    if _POLITE.search(normalised) is None:
+        return None
+    core = strip_politeness(normalised)
+    # A single character left over is a particle or a dialect's tail ("多谢晒"), not a question.
+    if len(core.replace(" ", "")) < 2 or core == normalised:
+        return None
+    analysis = read(core)[1]
+    if max(analysis.topical.values(), default=0.0) < UNEXPLAINED_MIN_WEIGHT:
+        return None
+    return core, analysis
+
+
+_POLITE = re.compile("|".join(sorted(map(re.escape, POLITENESS), key=len, reverse=True)))
 
 
 def _part_of_other(analysis: _Analysis, vocab: dict[str, int]) -> _Analysis:

@@ -210,6 +210,51 @@ def tokenise(text: str) -> list[str]:
     return [t for t in _cut(text) if not t.isspace()]
 
 
+# Greetings, thanks and polite openers (language.yaml, politeness), and the sentence particles
+# that trail them ("你好呀", "谢谢啦"): they wrap a question rather than ask one.
+POLITENESS = frozenset(VOCABULARY.politeness)
+_POLITE_TOKENS = max(len(phrase) for phrase in POLITENESS)
+_PARTICLES = frozenset("啊 呀 哈 哈哈 呢 吧 哦 噢 嗯 啦 呐 嘛 么 哟 喔 哈喽 的".split())
+
+
+def strip_politeness(normalised: str) -> str:
+    """Normalised text without the politeness that wraps it: clauses that are only politeness,
+    and politeness at the start of the first clause and the end of the last one kept ("你好
+    请问退货怎么弄 谢谢" → "退货怎么弄"). Phrases are matched on jieba's word boundaries, so
+    "亲子装" keeps its 亲. Returns the text unchanged when nothing is politeness; "" when all of
+    it is (the caller then reads the whole message: a greeting or thanks)."""
+    ensure_domain_dictionary()
+    clauses = [_cut(clause) for clause in normalised.split(" ")]
+    kept = [tokens for tokens in clauses if tokens and _strip_edge(tokens, True) < len(tokens)]
+    if kept:
+        start = _strip_edge(kept[0], True)
+        kept[0] = kept[0][start:]
+        end = _strip_edge(kept[-1], False)
+        kept[-1] = kept[-1][:len(kept[-1]) - end]
+    return " ".join("".join(tokens) for tokens in kept if tokens)
+
+
+def _strip_edge(tokens: list[str], from_start: bool) -> int:
+    """How many tokens at one edge are politeness (with their particles): 0 unless at least
+    one politeness phrase is among them."""
+    sequence = tokens if from_start else tokens[::-1]
+    at = polite_end = 0
+    while at < len(sequence):
+        for size in range(min(_POLITE_TOKENS, len(sequence) - at), 0, -1):
+            piece = sequence[at:at + size] if from_start else sequence[at:at + size][::-1]
+            if "".join(piece) in POLITENESS:
+                at += size
+                polite_end = at
+                break
+        else:
+            if sequence[at] not in _PARTICLES:
+                break
+            at += 1
+            if polite_end:
+                polite_end = at
+    return polite_end
+
+
 # jieba's own block split: runs of Chinese, ASCII letters, digits and a few signs are cut with
 # the dictionary; anything else is split on spaces into single characters.
 _HAN_BLOCK = jieba.re_han_default

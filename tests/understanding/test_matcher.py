@@ -779,3 +779,28 @@ def test_words_of_topics_no_shop_answers_count_against_an_intent(matcher, monkey
     assert off_topic.outcome == "unmatched"
     assert off_topic.candidates[0][1] < unknown.candidates[0][1] - 5
     assert matcher.match("快递到哪了").intent == "logistics"
+
+
+# Politeness wraps a question rather than becomes it.
+@pytest.mark.parametrize(("text", "core"), [
+    ("亲 您好 我想问问发票能开吗 感谢", "我想问问发票能开吗"),
+    ("打扰一下 退货要自己付邮费吗 多谢了", "退货要自己付邮费吗"),
+    ("hello where can i get an invoice thx", "where can i get an invoice"),
+    ("亲子装怎么选尺码", "亲子装怎么选尺码"),      # 亲 inside a word is not politeness
+    ("晚上好呀 谢谢啦", ""),                       # nothing else: a greeting
+])
+def test_politeness_is_stripped_from_the_edges(text, core):
+    from bot.understanding.normalise import strip_politeness
+
+    assert strip_politeness(normalise(text)) == core
+
+
+def test_politeness_wrapping_a_question_does_not_become_the_answer(matcher):
+    assert matcher.match("亲 您好 我想问问发票能开吗 感谢").intent == "faq_invoice"
+    assert matcher.match("哈喽 在不在 退货流程发我一下").intent == "faq_return"
+    # Thanks around a request the shop knows nothing of is not thanks.
+    for text in ("谢谢 帮我算一道数学题", "您好 请问哪里能修自行车", "hi 推荐一首好听的歌 谢谢"):
+        assert matcher.match(text).outcome == "unmatched", text
+    # Nothing but politeness is a greeting or thanks.
+    for text in ("您好 在吗", "谢谢啦 亲", "多谢多谢"):
+        assert matcher.match(text).intent == "greeting", text
