@@ -57,6 +57,7 @@ from typing import Any
 
 from rapidfuzz.fuzz import ratio
 
+from bot.understanding import pinyin
 from bot.understanding.entities import ORDER, PHONE, TRACKING, Entities, extract_entities, scan
 from bot.understanding.normalise import (
     COMBINED_READINGS,
@@ -66,6 +67,7 @@ from bot.understanding.normalise import (
     POLITENESS,
     SYNONYMS,
     canonical,
+    cut,
     dictionary_version,
     ensure_domain_dictionary,
     gram_weight,
@@ -556,7 +558,8 @@ class Matcher:
         # A clipping two words share is no reading of either.
         self._clipped = {short: word for short, word in clipped.items()
                          if word and "w:" + short not in vocab}
-        self._understand = _understanding(self._clipped, vocab)
+        self._homophones = _homophones(vocab)
+        self._understand = _understanding(self._clipped, vocab, self._homophones)
         self._understood_version = dictionary_version()
 
     def match(self, text: str) -> MatchResult:
@@ -822,10 +825,11 @@ def _unclip(analysis: _Analysis, clipped: dict[str, str], vocab: dict[str, int])
 
 
 def _understanding(
-    clipped: dict[str, str], vocab: dict[str, int]
+    clipped: dict[str, str], vocab: dict[str, int], homophones: dict[tuple[int, ...], str]
 ) -> Any:
-    """A bounded cache of normalised text -> (entities, unclipped analysis) for one index
-    (a closure over the index's tables, not the Matcher: no reference cycle)."""
+    """A bounded cache of normalised text -> (entities, unclipped analysis, the message without
+    its politeness) for one index (a closure over the index's tables, not the Matcher: no
+    reference cycle). Homophone typos are read as the word they sound like first."""
     def read(normalised: str) -> tuple[Entities, _Analysis]:
         entities, spans = scan(normalised)
         analysis = _unclip(analyse(normalised, spans), clipped, vocab)
@@ -837,9 +841,96 @@ def _understanding(
 
     @lru_cache(maxsize=ANALYSIS_CACHE)
     def understand(normalised: str) -> tuple[Entities, _Analysis, _Core | None]:
+        if homophones:
+            normalised = _correct_homophones(normalised, homophones)
         entities, analysis = read(normalised)
         return entities, analysis, _without_politeness(normalised, read)
     return understand
+
+
+# Characters this common in general Chinese (jieba's counts: 有, 是, 了, 一…) are words of
+# their own next to anything, never taken for half of a mistyped word.
+COMMON_CHARACTER = 0.2
+
+
+def _homophones(vocab: dict[str, int]) -> dict[tuple[int, ...], str]:
+    """Words of two or three Chinese characters the intents use (or that read as a word they
+    use), by how they sound: a typo that sounds like one of them is read as it. Readings two
+    different words share are no reading of either."""
+    words: dict[str, str] = {}
+    for feature in vocab:
+        if feature.startswith("w:") and 2 <= len(feature) - 2 <= 3:
+            words[feature[2:]] = feature[2:]
+    for variant, forms in SYNONYMS.items():
+        if 2 <= len(variant) <= 3 and all("w:" + form in vocab for form in forms.split()):
+            words.setdefault(variant, forms)
+    found: dict[tuple[int, ...], str | None] = {}
+    meaning: dict[tuple[int, ...], str] = {}
+    for word, forms in words.items():
+        key = pinyin.reading(word) if is_cjk(word) else None
+        if key is None:
+            continue
+        if key in found and meaning[key] != forms:
+            found[key] = None
+        else:
+            found.setdefault(key, word)
+            meaning.setdefault(key, forms)
+    return {key: word for key, word in found.items() if word is not None}
+
+
+def _correct_homophones(normalised: str, homophones: dict[tuple[int, ...], str]) -> str:
+    """The text with each homophone typo replaced by the word it sounds like ("快第" → 快递).
+    Only where jieba found no word (a typo falls apart into single characters), only by a
+    word of the same length that shares a character in the same place: an input method
+    keeps one character right more often than not, and two-character words that merely
+    sound alike are common."""
+    tokens = cut(normalised)
+    out: list[str] = []
+    run: list[str] = []
+    for token in (*tokens, ""):
+        if len(token) == 1 and token >= "\u4e00":
+            run.append(token)
+            continue
+        if len(run) > 1:
+            out.append(_correct_run("".join(run), homophones))
+        else:
+            out.extend(run)
+        run = []
+        out.append(token)
+    corrected = "".join(out)
+    return corrected
+
+
+def _typo_of(window: str, word: str) -> bool:
+    """Whether `window` (same reading) is `word` mistyped: they share a character in the same
+    place, and neither that character nor a replaced one is among the commonest ("包有" is 包
+    and 有, not a typo of 包邮; "写了" is not 谢了)."""
+    shared = False
+    for typed, meant in zip(window, word, strict=True):
+        if word_weight(typed) <= COMMON_CHARACTER or is_stopword(typed):
+            return False
+        shared = shared or typed == meant
+    return shared
+
+
+def _correct_run(run: str, homophones: dict[tuple[int, ...], str]) -> str:
+    at = 0
+    out = []
+    while at < len(run):
+        for size in (3, 2):
+            window = run[at:at + size]
+            if len(window) < size:
+                continue
+            key = pinyin.reading(window)
+            word = homophones.get(key) if key is not None else None
+            if word and word != window and _typo_of(window, word):
+                out.append(word)
+                at += size
+                break
+        else:
+            out.append(run[at])
+            at += 1
+    return "".join(out)
 
 
 # A message without the politeness around it, and its analysis.

@@ -286,6 +286,13 @@ def _cut(text: str) -> list[str]:
     return words
 
 
+def cut(text: str) -> list[str]:
+    """Normalised text cut into jieba's dictionary words as they stand (no readings applied,
+    spaces kept): `"".join(cut(text)) == text`."""
+    ensure_domain_dictionary()
+    return _cut(text)
+
+
 def _cut_block(block: str, freq_get, logtotal: float, words: list[str]) -> None:
     # jieba's calc: route[k] = max((log(freq(block[k:x+1]) or 1) - logtotal + route[x+1], x))
     # over the dictionary words starting at k (k alone if none); the same sums in the same

@@ -804,3 +804,30 @@ def test_politeness_wrapping_a_question_does_not_become_the_answer(matcher):
     # Nothing but politeness is a greeting or thanks.
     for text in ("您好 在吗", "谢谢啦 亲", "多谢多谢"):
         assert matcher.match(text).intent == "greeting", text
+
+
+# Homophone typos (pinyin input methods) read as the word they sound like.
+def test_a_homophone_typo_reads_as_the_word_an_intent_has(matcher):
+    import sys
+
+    from bot.understanding.matcher import _correct_homophones
+
+    homophones = matcher._homophones
+    assert _correct_homophones("尺马怎么选", homophones) == "尺码怎么选"
+    assert _correct_homophones("发漂能开吗", homophones) == "发票能开吗"
+    assert matcher.match("尺马怎么选").intent == "faq_size"
+    assert matcher.match("发漂能开吗").intent == "faq_invoice"
+    # Two words that only sound like a word, around a common character, stay as typed: "包有"
+    # is 包 and 有, not 包邮; "写了" is not 谢了.
+    assert _correct_homophones("那个包有现货吗", homophones) == "那个包有现货吗"
+    assert _correct_homophones("名字写了两遍", homophones) == "名字写了两遍"
+    # Only pypinyin's single-character readings were read, never its 50 MB phrase table.
+    assert "pypinyin" not in sys.modules and "pypinyin.phrases_dict" not in sys.modules
+
+
+def test_pinyin_readings_ignore_tones_and_know_only_chinese():
+    from bot.understanding import pinyin
+
+    assert pinyin.reading("快递") == pinyin.reading("快第") == pinyin.reading("块递")
+    assert pinyin.reading("运费") != pinyin.reading("运输")
+    assert pinyin.reading("ab") is None
