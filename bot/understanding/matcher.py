@@ -129,6 +129,10 @@ UNEXPLAINED_RATIO = 1.5
 # as "half sure" and merchants' per-intent thresholds have room on both sides.
 RAW_AT_THRESHOLD = 33.0
 SCORE_CURVE = math.log(0.5) / math.log(RAW_AT_THRESHOLD / 100.0)
+# A runner-up within this share of the leader's score (or DEFAULT_MARGIN points, whichever is
+# more) could as well be what was meant: the bot asks which ("您是想问:1…2…") rather than
+# answer. A fixed number of points is a tighter call at 80 than at 50.
+RELATIVE_MARGIN = 0.05
 SHORTLIST_INTENTS = 8     # intents whose examples are scored and compared with rapidfuzz
 # Beyond the best SHORTLIST_MIN, an intent whose coverage of the message is under
 # SHORTLIST_FLOOR of the leader's is not scored: that far behind, its examples do not lift it
@@ -423,6 +427,7 @@ class Matcher:
         extra_words: Iterable[str] = (),
         threshold: float = DEFAULT_THRESHOLD,
         ambiguity_margin: float = DEFAULT_MARGIN,
+        relative_margin: float = RELATIVE_MARGIN,
     ) -> None:
         """Build the index; `extra_words` and the intents' `terms` are the merchant's own
         words, given to jieba (in place of the words an earlier build gave it)."""
@@ -433,6 +438,7 @@ class Matcher:
         use_merchant_words([*extra_words, *(t for spec in specs for t in spec.terms)])
         self.threshold = threshold
         self.ambiguity_margin = ambiguity_margin
+        self.relative_margin = relative_margin
         self._specs = {spec.id: spec for spec in specs}
         self._ids = list(self._specs)
         self._thresholds = [
@@ -632,12 +638,14 @@ class Matcher:
     def _rival(
         self, scored: list[tuple[float, int]], chosen: tuple[float, int]
     ) -> tuple[float, int] | None:
-        """The closest other candidate within the ambiguity margin that could have been the
-        answer: one over its own threshold, or one that scored at least as high."""
+        """The closest other candidate within the ambiguity margin (the larger of the margin
+        and `relative_margin` of the best score) that could have been the answer: one over
+        its own threshold, or one that scored at least as high."""
         best = chosen[0]
+        margin = max(self.ambiguity_margin, self.relative_margin * best)
         rivals = [
             (abs(best - score), (score, i)) for score, i in scored
-            if i != chosen[1] and abs(best - score) < self.ambiguity_margin
+            if i != chosen[1] and abs(best - score) < margin
             and (score >= self._thresholds[i] or score >= best)
         ]
         return min(rivals)[1] if rivals else None
@@ -786,7 +794,10 @@ class Matcher:
                     base *= UNEXPLAINED_RATIO * evidence / unexplained
             score = 100.0 * (_OTHER_SHARE * base + FUZZY_SHARE * fuzzy)
             intent_keywords = keywords[i]
-            if intent_keywords and any(kw <= tokens for kw in intent_keywords):
+            # A shared keyword does not decide for a message mostly about something the shop
+            # knows nothing of ("快递员工资高吗" names the courier keyword, asks about pay).
+            if intent_keywords and unexplained <= evidence and any(
+                    kw <= tokens for kw in intent_keywords):
                 score += KEYWORD_BONUS
             if score > 0:
                 scored.append((100.0 * ((score if score <= 100.0 else 100.0) / 100.0)
