@@ -129,6 +129,9 @@ UNEXPLAINED_RATIO = 1.5
 # as "half sure" and merchants' per-intent thresholds have room on both sides.
 RAW_AT_THRESHOLD = 33.0
 SCORE_CURVE = math.log(0.5) / math.log(RAW_AT_THRESHOLD / 100.0)
+# The id the staff's negative examples are indexed under (no intent id can start with "~":
+# they are never shown or answered).
+NOT_FOR_THE_SHOP = "~not-for-the-shop"
 # A runner-up within this share of the leader's score (or DEFAULT_MARGIN points, whichever is
 # more) could as well be what was meant: the bot asks which ("您是想问:1…2…") rather than
 # answer. A fixed number of points is a tighter call at 80 than at 50.
@@ -428,9 +431,12 @@ class Matcher:
         threshold: float = DEFAULT_THRESHOLD,
         ambiguity_margin: float = DEFAULT_MARGIN,
         relative_margin: float = RELATIVE_MARGIN,
+        negatives: Iterable[str] = (),
     ) -> None:
         """Build the index; `extra_words` and the intents' `terms` are the merchant's own
-        words, given to jieba (in place of the words an earlier build gave it)."""
+        words, given to jieba (in place of the words an earlier build gave it). `negatives`
+        are messages the shop's staff dismissed as not for the shop: a message that reads
+        more like one of them than like any intent (or about as much) stays unmatched."""
         ensure_domain_dictionary()
         specs = list(intents)
         # Keywords are matched as sets of words, so they are not added as jieba words: that
@@ -440,16 +446,30 @@ class Matcher:
         self.ambiguity_margin = ambiguity_margin
         self.relative_margin = relative_margin
         self._specs = {spec.id: spec for spec in specs}
-        self._ids = list(self._specs)
+        self._negatives = tuple(dict.fromkeys(
+            text.strip() for text in negatives if text and text.strip()))
+        # The negatives are indexed as one more intent, last, that is never an answer.
+        indexed = list(self._specs.values())
+        self._negative = -1
+        if self._negatives:
+            self._negative = len(indexed)
+            indexed.append(IntentSpec(id=NOT_FOR_THE_SHOP, question=self._negatives[0],
+                                      examples=self._negatives[1:]))
+        self._indexed = indexed
+        self._ids = [spec.id for spec in indexed]
         self._thresholds = [
-            spec.threshold if spec.threshold is not None else threshold
-            for spec in self._specs.values()
+            spec.threshold if spec.threshold is not None else threshold for spec in indexed
         ]
         self._build()
 
     @property
     def intents(self) -> Mapping[str, IntentSpec]:
         return MappingProxyType(self._specs)
+
+    @property
+    def negatives(self) -> tuple[str, ...]:
+        """The messages staff dismissed as not for the shop, as given."""
+        return self._negatives
 
     def _build(self) -> None:
         # One posting list per feature, over intents (not examples: far fewer entries to walk
@@ -469,7 +489,7 @@ class Matcher:
         self._ex_start = array("I")
         self._keywords: list[tuple[frozenset[str], ...]] = []
         question_word_examples: list[tuple[int, int]] = []
-        for index, spec in enumerate(self._specs.values()):
+        for index, spec in enumerate(self._indexed):
             self._ex_start.append(len(self._ex_compact))
             counts: dict[int, int] = {}
             bits: dict[int, int] = {}
@@ -508,7 +528,7 @@ class Matcher:
             self._keywords.append(tuple(t for t in keyword_tokens if t))
         self._ex_start.append(len(self._ex_compact))
 
-        n = max(len(self._specs), 1)
+        n = max(len(self._indexed), 1)
         self._vocab = vocab
         self._idf = idf = array("d", (_idf(n, len(posting)) for posting in postings))
         self._idf_unknown = _idf(n, UNKNOWN_DF)
@@ -524,7 +544,7 @@ class Matcher:
         # Common features keep their arrays: they are only bisected for shortlisted intents.
         # Features in the same intents (a word and its own bigram, "w:电池" and "b:电池", most
         # often) share one posting: less memory, and each is bisected once per query.
-        intents = list(range(len(self._specs)))
+        intents = list(range(len(self._indexed)))
         floats: dict[float, float] = {}
         unique: dict[bytes, Any] = {}
         for fid, posting in enumerate(postings):
@@ -564,8 +584,15 @@ class Matcher:
         # A clipping two words share is no reading of either.
         self._clipped = {short: word for short, word in clipped.items()
                          if word and "w:" + short not in vocab}
-        self._homophones = _homophones(vocab)
-        self._understand = _understanding(self._clipped, vocab, self._homophones)
+        # What the intents say: the features of the staff's negatives alone are no topic the
+        # shop knows (a message about them is still about something else).
+        known: Any = vocab
+        if self._negative >= 0:
+            only = [self._negative]
+            known = _Known(vocab, frozenset(
+                feature for feature, fid in vocab.items() if list(postings[fid]) == only))
+        self._homophones = _homophones(known)
+        self._understand = _understanding(self._clipped, vocab, self._homophones, known)
         self._understood_version = dictionary_version()
 
     def match(self, text: str) -> MatchResult:
@@ -575,11 +602,13 @@ class Matcher:
         reading = normalised
         if core is not None:
             reading, analysis = core   # what the message says inside its politeness
-        scored = self._score(analysis) if analysis.has_content else []
+        scored, dismissed = self._scores(analysis) if analysis.has_content else ([], False)
         chosen = self._choose(scored)
-        if chosen is None and " " in reading:
+        if chosen is None and " " in reading and not dismissed:
             scored = self._best_clause(reading, analysis.unexplained) or scored
             chosen = self._choose(scored)
+        if dismissed:
+            chosen = None   # reads like what staff said is not for the shop
         ids = self._ids
         candidates = tuple([(ids[i], round(s, 1)) for s, i in scored[:3]])
         outcome, intent, options = "unmatched", None, ()
@@ -618,14 +647,31 @@ class Matcher:
                 continue
             if unexplained > analysis.unexplained:
                 analysis = replace(analysis, unexplained=unexplained)
-            scored = self._score(analysis)
+            scored, dismissed = self._scores(analysis)
             chosen = self._choose(scored)
-            if chosen is None:
+            if chosen is None or dismissed:
                 continue
             key = (not analysis.tokens <= _IDENTIFIERS, chosen[0])
             if not best or key > best_key:
                 best, best_key = scored, key
         return best
+
+    def _scores(self, analysis: _Analysis) -> tuple[list[tuple[float, int]], bool]:
+        """The intents' scores, best first, without the staff's negatives; and whether the
+        message reads like a negative at least as much as like the intent that would answer
+        it (or within the ambiguity margin of it): a look-alike of a dismissed message."""
+        scored = self._score(analysis)
+        if self._negative < 0:
+            return scored, False
+        negative = next((score for score, i in scored if i == self._negative), None)
+        if negative is None:
+            return scored, False
+        scored = [entry for entry in scored if entry[1] != self._negative]
+        chosen = self._choose(scored)
+        if chosen is None:
+            return scored, False
+        margin = max(self.ambiguity_margin, self.relative_margin * chosen[0])
+        return scored, negative >= chosen[0] - margin
 
     def _choose(self, scored: list[tuple[float, int]]) -> tuple[float, int] | None:
         # The best candidate over its own threshold, not only the first one: a merchant's
@@ -835,8 +881,24 @@ def _unclip(analysis: _Analysis, clipped: dict[str, str], vocab: dict[str, int])
                    tokens=frozenset(swaps.get(t, t) for t in analysis.tokens))
 
 
+class _Known:
+    """The index's features less those only the staff's negatives have."""
+
+    __slots__ = ("vocab", "excluded")
+
+    def __init__(self, vocab: dict[str, int], excluded: frozenset[str]) -> None:
+        self.vocab, self.excluded = vocab, excluded
+
+    def __contains__(self, feature: object) -> bool:
+        return feature in self.vocab and feature not in self.excluded
+
+    def __iter__(self) -> Any:
+        return (feature for feature in self.vocab if feature not in self.excluded)
+
+
 def _understanding(
-    clipped: dict[str, str], vocab: dict[str, int], homophones: dict[tuple[int, ...], str]
+    clipped: dict[str, str], vocab: dict[str, int], homophones: dict[tuple[int, ...], str],
+    known: Any,
 ) -> Any:
     """A bounded cache of normalised text -> (entities, unclipped analysis, the message without
     its politeness) for one index (a closure over the index's tables, not the Matcher: no
@@ -844,8 +906,8 @@ def _understanding(
     def read(normalised: str) -> tuple[Entities, _Analysis]:
         entities, spans = scan(normalised)
         analysis = _unclip(analyse(normalised, spans), clipped, vocab)
-        analysis = _part_of_other(analysis, vocab)
-        unexplained = _unexplained(analysis, vocab)
+        analysis = _part_of_other(analysis, known)
+        unexplained = _unexplained(analysis, known)
         if unexplained:
             analysis = replace(analysis, unexplained=unexplained)
         return entities, analysis
@@ -864,7 +926,7 @@ def _understanding(
 COMMON_CHARACTER = 0.2
 
 
-def _homophones(vocab: dict[str, int]) -> dict[tuple[int, ...], str]:
+def _homophones(vocab: Any) -> dict[tuple[int, ...], str]:
     """Words of two or three Chinese characters the intents use (or that read as a word they
     use), by how they sound: a typo that sounds like one of them is read as it. Readings two
     different words share are no reading of either."""
@@ -968,7 +1030,7 @@ def _without_politeness(normalised: str, read: Any) -> _Core | None:
 _POLITE = re.compile("|".join(sorted(map(re.escape, POLITENESS), key=len, reverse=True)))
 
 
-def _part_of_other(analysis: _Analysis, vocab: dict[str, int]) -> _Analysis:
+def _part_of_other(analysis: _Analysis, vocab: Any) -> _Analysis:
     """A compound no intent has whose other part is a topic word the shop knows nothing of
     is about that, not about the part an intent has: "人工智能" says nothing of 人工 (a human
     agent). Such parts stay features (coverage) but are no evidence for a topic, unless the
@@ -997,7 +1059,7 @@ def _part_of_other(analysis: _Analysis, vocab: dict[str, int]) -> _Analysis:
     return replace(analysis, topical={f: w for f, w in topical.items() if f not in drop})
 
 
-def _unexplained(analysis: _Analysis, vocab: dict[str, int]) -> float:
+def _unexplained(analysis: _Analysis, vocab: Any) -> float:
     """Weight of the message's topic words that no intent has and the shop's vocabulary does
     not know either: what the message is about if not about the shop."""
     return sum(
