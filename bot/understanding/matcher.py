@@ -62,25 +62,27 @@ from bot.understanding.entities import ORDER, PHONE, TRACKING, Entities, extract
 from bot.understanding.normalise import (
     COMBINED_READINGS,
     LIGHT_WORDS,
+    NO_TERMS,
     OFF_TOPIC_WEIGHT,
     OFF_TOPIC_WORDS,
     POLITENESS,
     SYNONYMS,
+    Terms,
     canonical,
     cut,
-    dictionary_version,
     ensure_domain_dictionary,
+    general_count,
     gram_weight,
     is_cjk,
     is_domain_word,
     is_light,
     is_stopword,
     join_phrases,
+    make_terms,
     normalise,
     strip_politeness,
     subwords,
     tokenise,
-    use_merchant_words,
     word_weight,
 )
 
@@ -255,8 +257,10 @@ class _Analysis:
     unexplained: float = 0.0      # weight of topic words no intent has (see _unexplained)
 
 
-def analyse(normalised: str, spans: list[tuple[int, int, str]] | None = None) -> _Analysis:
-    """Features of normalised text; `spans` are entity spans to replace by placeholders."""
+def analyse(normalised: str, spans: list[tuple[int, int, str]] | None = None,
+            terms: Terms = NO_TERMS) -> _Analysis:
+    """Features of normalised text; `spans` are entity spans to replace by placeholders,
+    `terms` the shop's own words, cut whole."""
     if spans is None:
         spans = scan(normalised)[1]
     readings = _token_readings()
@@ -267,13 +271,13 @@ def analyse(normalised: str, spans: list[tuple[int, int, str]] | None = None) ->
     placeholders = set()
     at = 0
     for start, end, kind in spans:
-        _words(normalised[at:start], words, extra, weights, evidence, readings)
+        _words(normalised[at:start], words, extra, weights, evidence, readings, terms)
         placeholder = PLACEHOLDERS[kind]
         words.append((placeholder, _SLOT, False, is_cjk(placeholder)))
         weights[placeholder] = 1.0
         placeholders.add(placeholder)
         at = end
-    _words(normalised[at:], words, extra, weights, evidence, readings)
+    _words(normalised[at:], words, extra, weights, evidence, readings, terms)
     # Two words that together say a third ("换" + "尺码" → 换货): the third is a feature too.
     for (first, second), word in COMBINED_READINGS.items():
         if first in weights and second in weights and word not in weights:
@@ -341,16 +345,22 @@ _RUN_BREAK = ("", _BREAK, False, False)
 def _words(
     text: str, words: list[tuple[str, int, bool, bool]], extra: list[str],
     weights: dict[str, float], evidence: dict[str, float], readings: dict[str, _Reading],
+    terms: Terms,
 ) -> None:
     # A space between words (a new clause, or text around a number) ends a bigram run.
     words.append(_RUN_BREAK)
     for piece in join_phrases(text).split():
-        for token in tokenise(piece):
-            reading = readings.get(token)
-            if reading is None:
-                reading = _read(token)
-                if len(readings) < TOKEN_READINGS:
-                    readings[token] = reading
+        for token in tokenise(piece, terms):
+            if token in terms:
+                # A shop's term reads per shop (kept whole, weighs as a name): not cached
+                # with the general words every matcher shares.
+                reading = _read(token, terms)
+            else:
+                reading = readings.get(token)
+                if reading is None:
+                    reading = _read(token)
+                    if len(readings) < TOKEN_READINGS:
+                        readings[token] = reading
             heads, parts = reading
             for entry, own, share in heads:
                 words.append(entry)
@@ -377,13 +387,14 @@ _Reading = tuple[tuple[tuple[tuple[str, int, bool, bool], float | None, float | 
                  tuple[tuple[str, float], ...]]
 
 
-def _read(token: str) -> _Reading:
+def _read(token: str, terms: Terms = NO_TERMS) -> _Reading:
     if is_stopword(token):
         return ((_entry(token, _STOP), None, None),), ()
     heads = []
     # A canonical word weighs what the customer actually typed: "查一下" is everyday
-    # chat, "查询" is not, though both become "查询".
-    weight = word_weight(token)
+    # chat, "查询" is not, though both become "查询". A term jieba has no count for is a
+    # name, as telling as the rarest word.
+    weight = 1.0 if token in terms and not general_count(token) else word_weight(token)
     forms = canonical(token)
     for word in forms:
         own = weight
@@ -394,7 +405,7 @@ def _read(token: str) -> _Reading:
         heads.append((_entry(word, _STOP if is_stopword(word) else _CONTENT), own,
                       own / len(forms)))
     parts = []
-    for part in subwords(token):
+    for part in subwords(token, terms):
         for word in canonical(part):
             if not is_stopword(word):
                 parts.append((word, word_weight(part)))
@@ -406,18 +417,12 @@ def _entry(word: str, kind: int) -> tuple[str, int, bool, bool]:
     return word, kind, kind < _BREAK and cjk and (kind == _CONTENT or STOP_IN_BIGRAMS), cjk
 
 
-# Readings of the tokens seen since jieba's dictionary last changed (a merchant word added or
-# removed changes how words weigh): customers and intents use the same few thousand words.
+# Readings of the tokens seen (but a shop's terms): customers and intents use the same few
+# thousand words, and jieba's dictionary never changes once loaded.
 _readings: dict[str, _Reading] = {}
-_readings_version = -1
 
 
 def _token_readings() -> dict[str, _Reading]:
-    global _readings, _readings_version
-    version = dictionary_version()
-    if version != _readings_version:
-        _readings = {}   # a new dict: a reading computed before the change lands in the old one
-        _readings_version = version
     return _readings
 
 
@@ -434,14 +439,14 @@ class Matcher:
         negatives: Iterable[str] = (),
     ) -> None:
         """Build the index; `extra_words` and the intents' `terms` are the merchant's own
-        words, given to jieba (in place of the words an earlier build gave it). `negatives`
+        words, cut whole by this matcher (no other matcher or process state sees them). `negatives`
         are messages the shop's staff dismissed as not for the shop: a message that reads
         more like one of them than like any intent (or about as much) stays unmatched."""
         ensure_domain_dictionary()
         specs = list(intents)
-        # Keywords are matched as sets of words, so they are not added as jieba words: that
-        # would glue "订单状态" into one token and hide its parts from the synonyms.
-        use_merchant_words([*extra_words, *(t for spec in specs for t in spec.terms)])
+        # Keywords are matched as sets of words, so they are not terms: that would glue
+        # "订单状态" into one token and hide its parts from the synonyms.
+        self._terms = make_terms([*extra_words, *(t for spec in specs for t in spec.terms)])
         self.threshold = threshold
         self.ambiguity_margin = ambiguity_margin
         self.relative_margin = relative_margin
@@ -465,6 +470,15 @@ class Matcher:
     @property
     def intents(self) -> Mapping[str, IntentSpec]:
         return MappingProxyType(self._specs)
+
+    @property
+    def terms(self) -> frozenset[str]:
+        """The shop's own words this matcher cuts whole (normalised)."""
+        return self._terms.words
+
+    def tokens(self, text: str) -> list[str]:
+        """How this matcher cuts a message into words (the shop's terms whole)."""
+        return tokenise(normalise(text), self._terms)
 
     @property
     def negatives(self) -> tuple[str, ...]:
@@ -496,7 +510,7 @@ class Matcher:
             size = 0
             texts = dict.fromkeys((spec.question, *spec.examples, *spec.keywords))
             for text in texts:
-                analysis = analyse(normalise(text))
+                analysis = analyse(normalise(text), terms=self._terms)
                 if not analysis.features:
                     continue
                 # The question is the merchant's own summary of the intent: it counts double
@@ -524,7 +538,8 @@ class Matcher:
                 postings[fid].append(index)
                 shares[fid].append(count / size)
                 masks[fid].append(bits[fid])
-            keyword_tokens = (analyse(normalise(k)).tokens for k in spec.keywords)
+            keyword_tokens = (analyse(normalise(k), terms=self._terms).tokens
+                              for k in spec.keywords)
             self._keywords.append(tuple(t for t in keyword_tokens if t))
         self._ex_start.append(len(self._ex_compact))
 
@@ -592,8 +607,8 @@ class Matcher:
             known = _Known(vocab, frozenset(
                 feature for feature, fid in vocab.items() if list(postings[fid]) == only))
         self._homophones = _homophones(known)
-        self._understand = _understanding(self._clipped, vocab, self._homophones, known)
-        self._understood_version = dictionary_version()
+        self._understand = _understanding(self._clipped, vocab, self._homophones, known,
+                                          self._terms)
 
     def match(self, text: str) -> MatchResult:
         """Score `text` against every intent; see the module docstring for how."""
@@ -697,12 +712,8 @@ class Matcher:
         return min(rivals)[1] if rivals else None
 
     def _understood(self, normalised: str) -> tuple[Entities, _Analysis, _Core | None]:
-        """Entities and (unclipped) analysis of normalised text, cached per Matcher; the cache
-        is emptied when jieba's dictionary has changed since it was filled."""
-        version = dictionary_version()
-        if version != self._understood_version:
-            self._understand.cache_clear()
-            self._understood_version = version
+        """Entities, (unclipped) analysis and the message inside its politeness, of normalised
+        text, cached per Matcher."""
         return self._understand(normalised)
 
     def _score(self, analysis: _Analysis) -> list[tuple[float, int]]:
@@ -898,16 +909,16 @@ class _Known:
 
 def _understanding(
     clipped: dict[str, str], vocab: dict[str, int], homophones: dict[tuple[int, ...], str],
-    known: Any,
+    known: Any, terms: Terms,
 ) -> Any:
     """A bounded cache of normalised text -> (entities, unclipped analysis, the message without
     its politeness) for one index (a closure over the index's tables, not the Matcher: no
     reference cycle). Homophone typos are read as the word they sound like first."""
     def read(normalised: str) -> tuple[Entities, _Analysis]:
         entities, spans = scan(normalised)
-        analysis = _unclip(analyse(normalised, spans), clipped, vocab)
-        analysis = _part_of_other(analysis, known)
-        unexplained = _unexplained(analysis, known)
+        analysis = _unclip(analyse(normalised, spans, terms), clipped, vocab)
+        analysis = _part_of_other(analysis, known, terms)
+        unexplained = _unexplained(analysis, known, terms)
         if unexplained:
             analysis = replace(analysis, unexplained=unexplained)
         return entities, analysis
@@ -915,7 +926,7 @@ def _understanding(
     @lru_cache(maxsize=ANALYSIS_CACHE)
     def understand(normalised: str) -> tuple[Entities, _Analysis, _Core | None]:
         if homophones:
-            normalised = _correct_homophones(normalised, homophones)
+            normalised = _correct_homophones(normalised, homophones, terms)
         entities, analysis = read(normalised)
         return entities, analysis, _without_politeness(normalised, read)
     return understand
@@ -951,13 +962,14 @@ def _homophones(vocab: Any) -> dict[tuple[int, ...], str]:
     return {key: word for key, word in found.items() if word is not None}
 
 
-def _correct_homophones(normalised: str, homophones: dict[tuple[int, ...], str]) -> str:
+def _correct_homophones(normalised: str, homophones: dict[tuple[int, ...], str],
+                        terms: Terms = NO_TERMS) -> str:
     """The text with each homophone typo replaced by the word it sounds like ("快第" → 快递).
     Only where jieba found no word (a typo falls apart into single characters), only by a
     word of the same length that shares a character in the same place: an input method
     keeps one character right more often than not, and two-character words that merely
     sound alike are common."""
-    tokens = cut(normalised)
+    tokens = cut(normalised, terms)
     out: list[str] = []
     run: list[str] = []
     for token in (*tokens, ""):
@@ -1030,7 +1042,7 @@ def _without_politeness(normalised: str, read: Any) -> _Core | None:
 _POLITE = re.compile("|".join(sorted(map(re.escape, POLITENESS), key=len, reverse=True)))
 
 
-def _part_of_other(analysis: _Analysis, vocab: Any) -> _Analysis:
+def _part_of_other(analysis: _Analysis, vocab: Any, terms: Terms = NO_TERMS) -> _Analysis:
     """A compound no intent has whose other part is a topic word the shop knows nothing of
     is about that, not about the part an intent has: "人工智能" says nothing of 人工 (a human
     agent). Such parts stay features (coverage) but are no evidence for a topic, unless the
@@ -1039,18 +1051,18 @@ def _part_of_other(analysis: _Analysis, vocab: Any) -> _Analysis:
     drop: list[str] = []
     for feature in topical:
         word = feature[2:]
-        if len(word) < 3 or feature in vocab or is_domain_word(word):
+        if len(word) < 3 or feature in vocab or is_domain_word(word, terms):
             continue
         known: list[tuple[int, int, str]] = []
         unknown: list[tuple[int, int]] = []
-        for part in subwords(word):
+        for part in subwords(word, terms):
             at = word.find(part)
             span = (at, at + len(part))
             forms = ["w:" + form for form in canonical(part)]
             if any(form in vocab for form in forms):
                 known += [(*span, form) for form in forms]
             elif topical.get("w:" + part, 0.0) >= UNEXPLAINED_MIN_WEIGHT \
-                    and not is_domain_word(part):
+                    and not is_domain_word(part, terms):
                 unknown.append(span)
         if known and any(all(b <= s or e <= a for s, e, _ in known) for a, b in unknown):
             drop += [f for _, _, f in known if f[2:] not in analysis.tokens]
@@ -1059,13 +1071,13 @@ def _part_of_other(analysis: _Analysis, vocab: Any) -> _Analysis:
     return replace(analysis, topical={f: w for f, w in topical.items() if f not in drop})
 
 
-def _unexplained(analysis: _Analysis, vocab: Any) -> float:
+def _unexplained(analysis: _Analysis, vocab: Any, terms: Terms = NO_TERMS) -> float:
     """Weight of the message's topic words that no intent has and the shop's vocabulary does
     not know either: what the message is about if not about the shop."""
     return sum(
         weight for feature, weight in analysis.topical.items()
         if weight >= UNEXPLAINED_MIN_WEIGHT and feature not in vocab
-        and not is_domain_word(feature[2:])
+        and not is_domain_word(feature[2:], terms)
     ) + sum(
         OFF_TOPIC_WEIGHT * max(weight, UNEXPLAINED_MIN_WEIGHT)
         for feature, weight in analysis.topical.items() if feature[2:] in OFF_TOPIC_WORDS

@@ -15,6 +15,7 @@ import tempfile
 import threading
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import jieba
@@ -58,11 +59,7 @@ _domain_words: set[str] = set()
 
 _dictionary_lock = threading.Lock()
 _added_words: set[str] = set()
-_merchant_words: set[str] = set()   # added by use_merchant_words, removable
 _dictionary_ready = False
-# Bumped whenever jieba's dictionary changes after loading (a merchant word added or removed):
-# whatever was cached from how text was cut before is stale from then on.
-_dictionary_version = 0
 
 
 def normalise(text: str) -> str:
@@ -142,49 +139,40 @@ def _trimmed_dictionary(min_count: int) -> Path:
     return target
 
 
-def use_merchant_words(words: Iterable[str]) -> None:
-    """Make the merchant's own terms (product names, brands) exactly `words`: new ones are cut
-    whole from now on, ones no longer in use go back to how jieba cut them before."""
+@dataclass(frozen=True)
+class Terms:
+    """A shop's own words (product names, brands), cut whole by the matcher built for that
+    shop only: jieba's dictionary, shared by the process, is never changed for them."""
+
+    words: frozenset[str]
+    overlay: dict[str, int]             # the words and their prefixes -> jieba-style counts
+    pattern: re.Pattern[str] | None     # finds any of them in a text
+
+    def __contains__(self, word: object) -> bool:
+        return word in self.words
+
+
+NO_TERMS = Terms(frozenset(), {}, None)
+
+
+def make_terms(words: Iterable[str]) -> Terms:
+    """The merchant's terms, normalised; one character is no term."""
     ensure_domain_dictionary()
-    global _merchant_words, _dictionary_version
-    wanted = {w for w in (normalise(word).replace(" ", "") for word in words) if len(w) > 1}
-    with _dictionary_lock:
-        for word in sorted(wanted - _merchant_words):
-            if word in _added_words:
-                continue  # already a domain word or synonym: nothing to add, nothing to undo
-            _add_word(word)
-            _domain_words.add(word)
-            _merchant_words.add(word)
-            _forget_weights(word)
-            _dictionary_version += 1
-        for word in sorted(_merchant_words - wanted):
-            original = _original_counts.pop(word, None)
-            if original:
-                jieba.add_word(word, original)   # a word jieba knew: its own count again
-            else:
-                jieba.del_word(word)
-            _added_words.discard(word)
-            _domain_words.discard(word)
-            _merchant_words.discard(word)
-            _forget_weights(word)
-            _dictionary_version += 1
-
-
-def dictionary_version() -> int:
-    """Changes whenever the words jieba cuts whole change (see `use_merchant_words`)."""
-    return _dictionary_version
-
-
-def merchant_words() -> frozenset[str]:
-    """The merchant's terms jieba currently cuts whole (normalised)."""
-    return frozenset(_merchant_words)
-
-
-def _forget_weights(word: str) -> None:
-    # A word added or removed changes how it and the bigrams inside it are weighed.
-    _weights.pop(word, None)
-    for i in range(len(word) - 1):
-        _gram_weights.pop(word[i:i + 2], None)
+    wanted = sorted({w for w in (normalise(word).replace(" ", "") for word in words)
+                     if len(w) > 1})
+    if not wanted:
+        return NO_TERMS
+    freq = jieba.dt.FREQ
+    overlay: dict[str, int] = {}
+    for word in wanted:
+        if not freq.get(word):
+            # What jieba.add_word(word) would give it: just enough to be cut whole.
+            overlay[word] = jieba.dt.suggest_freq(word, tune=False)
+        for end in range(1, len(word)):
+            if word[:end] not in freq and word[:end] not in overlay:
+                overlay[word[:end]] = 0   # a prefix, as jieba marks the way to a longer word
+    pattern = re.compile("|".join(map(re.escape, sorted(wanted, key=len, reverse=True))))
+    return Terms(frozenset(wanted), overlay, pattern)
 
 
 def _add_word(word: str, freq: int | None = None, tag: str | None = None) -> None:
@@ -196,10 +184,10 @@ def _add_word(word: str, freq: int | None = None, tag: str | None = None) -> Non
     jieba.add_word(word, freq, tag)
 
 
-def tokenise(text: str) -> list[str]:
+def tokenise(text: str, terms: Terms = NO_TERMS) -> list[str]:
     """Cut normalised text into words (no HMM: unknown words fall apart into characters, which
-    keeps segmentation of queries and examples consistent). A-not-A questions are read as
-    their A ("包不包邮" → 包邮)."""
+    keeps segmentation of queries and examples consistent), the shop's `terms` whole. A-not-A
+    questions are read as their A ("包不包邮" → 包邮)."""
     ensure_domain_dictionary()
     text = _A_NOT_A.sub(r"\1", text)
     text = _INTENSIFIER.sub("", text)
@@ -207,7 +195,7 @@ def tokenise(text: str) -> list[str]:
     if "减" in text:
         text = _SPEND_SAVE.sub("满减", text)
     text = _CHANGE_SIZE.sub("换", text)
-    return [t for t in _cut(text) if not t.isspace()]
+    return [t for t in _cut(text, terms) if not t.isspace()]
 
 
 # Greetings, thanks and polite openers (language.yaml, politeness), and the sentence particles
@@ -262,7 +250,7 @@ _SKIP = jieba.re_skip_default
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
-def _cut(text: str) -> list[str]:
+def _cut(text: str, terms: Terms = NO_TERMS) -> list[str]:
     """`jieba.lcut(text, HMM=False)`, word for word, in about half the time: jieba's own
     dictionary, DAG and maximum-probability route, with the DAG and the route computed in one
     pass instead of a dict of lists and a generator of tuples per character (a third of a
@@ -270,6 +258,13 @@ def _cut(text: str) -> list[str]:
     tokenizer = jieba.dt
     tokenizer.check_initialized()
     freq_get = tokenizer.FREQ.get
+    if terms.pattern is not None and terms.pattern.search(text):
+        # Only for a text holding a term: a lookup through the overlay costs twice as much.
+        overlay_get, base_get = terms.overlay.get, freq_get
+
+        def freq_get(word: str) -> int | None:
+            count = overlay_get(word)
+            return base_get(word) if count is None else count
     logtotal = math.log(tokenizer.total)
     words: list[str] = []
     for block in _HAN_BLOCK.split(text):
@@ -286,11 +281,11 @@ def _cut(text: str) -> list[str]:
     return words
 
 
-def cut(text: str) -> list[str]:
-    """Normalised text cut into jieba's dictionary words as they stand (no readings applied,
-    spaces kept): `"".join(cut(text)) == text`."""
+def cut(text: str, terms: Terms = NO_TERMS) -> list[str]:
+    """Normalised text cut into jieba's dictionary words and the shop's `terms` as they stand
+    (no readings applied, spaces kept): `"".join(cut(text)) == text`."""
     ensure_domain_dictionary()
-    return _cut(text)
+    return _cut(text, terms)
 
 
 def _cut_block(block: str, freq_get, logtotal: float, words: list[str]) -> None:
@@ -334,11 +329,11 @@ def _cut_block(block: str, freq_get, logtotal: float, words: list[str]) -> None:
         words.append(buffered)
 
 
-def subwords(token: str) -> list[str]:
+def subwords(token: str, terms: Terms = NO_TERMS) -> list[str]:
     """The dictionary words inside a long token ("礼品包装" → 礼品, 包装), as jieba's search
     mode finds them, so a compound in one text still meets its parts in another. A merchant's
     term is a name, not a compound: "人工泪液" says nothing about "人工" (a human agent)."""
-    if len(token) < 3 or token in SYNONYMS or token in _merchant_words:
+    if len(token) < 3 or token in SYNONYMS or token in terms:
         return []
     freq = jieba.dt.FREQ
     found = [token[i:i + 2] for i in range(len(token) - 1) if freq.get(token[i:i + 2])]
@@ -412,6 +407,12 @@ def gram_weight(gram: str) -> float:
     return weight
 
 
+def general_count(word: str) -> int:
+    """How often jieba's corpus has the word (0 for words it does not know)."""
+    ensure_domain_dictionary()
+    return _general_count(word)
+
+
 def _general_count(word: str) -> int:
     # Words we added carry segmentation frequencies, not counts: use jieba's own, if any.
     if word in _original_counts:
@@ -424,11 +425,11 @@ def _general_count(word: str) -> int:
 LIGHT_WORDS = VOCABULARY.light
 
 
-def is_domain_word(word: str) -> bool:
+def is_domain_word(word: str, terms: Terms = NO_TERMS) -> bool:
     """A word of the shop's own vocabulary: a synonym variant or class, a domain dictionary
     word or a merchant's term, whether or not an intent uses it. A number with its measure
     word ("一张", "三瓶", "第三天", "几号") says how many, which any question can: it counts too."""
-    return (word in SYNONYMS or word in _SYNONYM_WORDS or word in _domain_words
+    return (word in SYNONYMS or word in _SYNONYM_WORDS or word in _domain_words or word in terms
             or word in SHOPPING_WORDS or _QUANTITY.fullmatch(word) is not None)
 
 

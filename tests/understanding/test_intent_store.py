@@ -159,19 +159,19 @@ def test_a_broken_builtin_file_keeps_the_old_intents(r, intents_dir, monkeypatch
     assert "cannot be loaded" in caplog.text
 
 
-def test_terms_reach_jieba_with_the_version(r, intents_dir, monkeypatch):
+def test_terms_follow_the_version_in_each_workers_matcher(r, intents_dir, monkeypatch):
     monkeypatch.setattr("bot.understanding.intent_store.RELOAD_CHECK", 0.0)
     reader = IntentStore(r, intents_dir)        # a worker answering messages
-    reader.matcher()
-    assert "玻尿酸原液" not in tokenise("玻尿酸原液有货吗")
+    assert "玻尿酸原液" not in reader.matcher().tokens("玻尿酸原液有货吗")
     IntentStore(r, intents_dir).import_docs([{   # the merchant's import, elsewhere
         "id": "faq_serum", "question": "玻尿酸原液怎么用", "answer": "早晚各一次",
         "terms": ["玻尿酸原液"]}])
     assert reader.matcher().match("玻尿酸原液一天用几次").intent == "faq_serum"
-    assert "玻尿酸原液" in tokenise("玻尿酸原液有货吗")
-    reader.delete("faq_serum")
-    reader.matcher()
+    assert "玻尿酸原液" in reader.matcher().tokens("玻尿酸原液有货吗")
+    # The shop's matcher holds its terms; the process's segmenter is not changed for them.
     assert "玻尿酸原液" not in tokenise("玻尿酸原液有货吗")
+    reader.delete("faq_serum")
+    assert "玻尿酸原液" not in reader.matcher().tokens("玻尿酸原液有货吗")
 
 
 # Learning from the shop's staff (the console calls these).
