@@ -24,7 +24,13 @@ How a message is scored:
    and are discounted when the only shared words are question words ("什么", "在").
 5. The blend is mapped onto 0-100 so that the default threshold is 50; the best intent over
    its own threshold is the answer, "ambiguous" when another one that could be is within
-   the ambiguity margin.
+   the ambiguity margin (2 points, or 5% of the best score if more), "unmatched" when the
+   message reads at least as much like one the shop's staff dismissed as not for the shop
+   (`negatives`, see `IntentStore.add_negative`).
+
+Before any of this, politeness that wraps a message ("你好 请问…谢谢") is set aside when the
+rest says something ("你好" alone is still a greeting), and a homophone typo that falls apart
+into single characters is read as the intents' word it sounds like ("快第" → 快递, by pinyin).
 
 Two readings use the index's own vocabulary. A two-character word no intent has that
 shortens a three-character word an intent has, keeping its first and last character, is read
@@ -37,8 +43,10 @@ words is no clause break). A-not-A questions are read as their A before any of t
 → 包邮, see `normalise.tokenise`).
 
 The blend weights and the threshold were chosen on the dev set plus hand-written queries
-(flat optimum); bench/matcher_eval.py also measures a held-out set nobody tuned on. The index
-is built once in `Matcher.__init__`; callers build a new Matcher when intents change.
+(flat optimum); bench/matcher_eval.py measures the development sets and, once per round, a
+final set nobody changing the matcher has read. The index is built once in
+`Matcher.__init__`; callers build a new Matcher when intents change. The general vocabulary
+is data (intents/vocabulary/); a shop's own terms belong to its Matcher.
 """
 
 from __future__ import annotations
