@@ -871,3 +871,17 @@ def test_a_runner_up_close_to_the_leader_can_be_asked_about():
     asked = Matcher(specs, relative_margin=0.05).match(query)
     assert asked.outcome == "ambiguous"
     assert set(asked.options) == {"faq_card_apply", "faq_card_discount"}
+
+
+def test_one_clause_does_not_answer_for_a_message_about_something_else(matcher, monkeypatch):
+    """Only the clause "能退吗" is over the threshold, but the whole message is about the invoice:
+    the bot asks which was meant instead of explaining returns."""
+    text = "发票上名字打错了 能退吗"
+    asked = matcher.match(text)
+    assert asked.outcome == "ambiguous"
+    assert set(asked.options) == {"faq_return", "faq_invoice"}
+    monkeypatch.setattr(matcher_module, "CLAUSE_RIVAL", 2.0)   # never: the clause answers
+    assert matcher.match(text).intent == "faq_return"
+    # A clause that is about the same thing as the whole message still answers.
+    monkeypatch.undo()
+    assert matcher.match("我的快递到哪了 急着用").intent == "logistics"
