@@ -950,9 +950,16 @@ def _understanding(
 
     @lru_cache(maxsize=ANALYSIS_CACHE)
     def understand(normalised: str) -> tuple[Entities, _Analysis, _Core | None]:
-        if homophones:
-            normalised = _correct_homophones(normalised, homophones, terms)
         entities, analysis = read(normalised)
+        # A typo falls apart into single characters, one of which no intent has: only then
+        # is the text cut again to look for one (most messages are read once).
+        if homophones and any(len(feature) == 3 and feature.startswith("w:")
+                              and feature not in vocab and is_cjk(feature[2])
+                              for feature in analysis.features):
+            corrected = _correct_homophones(normalised, homophones, terms)
+            if corrected != normalised:
+                normalised = corrected
+                entities, analysis = read(normalised)
         return entities, analysis, _without_politeness(normalised, read)
     return understand
 
