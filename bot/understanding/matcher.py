@@ -366,7 +366,7 @@ def _words(
     words.append(_RUN_BREAK)
     for piece in join_phrases(text).split():
         for token in tokenise(piece, terms):
-            if token in terms:
+            if token in terms.words:
                 # A shop's term reads per shop (kept whole, weighs as a name): not cached
                 # with the general words every matcher shares.
                 reading = _read(token, terms)
@@ -409,7 +409,7 @@ def _read(token: str, terms: Terms = NO_TERMS) -> _Reading:
     # A canonical word weighs what the customer actually typed: "查一下" is everyday
     # chat, "查询" is not, though both become "查询". A term jieba has no count for is a
     # name, as telling as the rarest word.
-    weight = 1.0 if token in terms and not general_count(token) else word_weight(token)
+    weight = 1.0 if token in terms.words and not general_count(token) else word_weight(token)
     forms = canonical(token)
     for word in forms:
         own = weight

@@ -333,7 +333,7 @@ def subwords(token: str, terms: Terms = NO_TERMS) -> list[str]:
     """The dictionary words inside a long token ("礼品包装" → 礼品, 包装), as jieba's search
     mode finds them, so a compound in one text still meets its parts in another. A merchant's
     term is a name, not a compound: "人工泪液" says nothing about "人工" (a human agent)."""
-    if len(token) < 3 or token in SYNONYMS or token in terms:
+    if len(token) < 3 or token in SYNONYMS or token in terms.words:
         return []
     freq = jieba.dt.FREQ
     found = [token[i:i + 2] for i in range(len(token) - 1) if freq.get(token[i:i + 2])]
@@ -429,8 +429,9 @@ def is_domain_word(word: str, terms: Terms = NO_TERMS) -> bool:
     """A word of the shop's own vocabulary: a synonym variant or class, a domain dictionary
     word or a merchant's term, whether or not an intent uses it. A number with its measure
     word ("一张", "三瓶", "第三天", "几号") says how many, which any question can: it counts too."""
-    return (word in SYNONYMS or word in _SYNONYM_WORDS or word in _domain_words or word in terms
-            or word in SHOPPING_WORDS or _QUANTITY.fullmatch(word) is not None)
+    return (word in SYNONYMS or word in _SYNONYM_WORDS or word in _domain_words
+            or word in terms.words or word in SHOPPING_WORDS
+            or _QUANTITY.fullmatch(word) is not None)
 
 
 # Everyday words of a shopping conversation that no FAQ needs to name (shop_words.yaml):
