@@ -285,6 +285,9 @@ class IntentStore:
         matcher = self._build(specs, negatives)
         self._build_seconds = time.monotonic() - started
         self._matcher, self._version = matcher, version
+        from bot.understanding.normalise import serve_terms
+
+        serve_terms(matcher.terms)   # for the conversation layer's item matching
 
     def _rebuild_in_background(self) -> None:
         try:
@@ -306,5 +309,5 @@ class IntentStore:
     def _build(self, specs: list[Any], negatives: list[str]) -> Any:
         from bot.understanding.matcher import Matcher
 
-        # The intents' `terms` reach jieba here, in every process that rebuilds.
+        # The intents' `terms` belong to the matcher built here (jieba is not changed).
         return Matcher(specs, negatives=negatives)

@@ -153,6 +153,31 @@ class Terms:
 
 
 NO_TERMS = Terms(frozenset(), {}, None)
+# The terms of the shop this process serves (`serve_terms`, called by the intent store after
+# each build), for code outside the matcher that cuts text the way the shop's matcher does
+# (the conversation layer's item matching). The matcher never reads it: it cuts with its own.
+_serving = NO_TERMS
+_serving_version = 0
+
+
+def serve_terms(words: Iterable[str]) -> None:
+    """Record the terms of the shop this process now serves (see `merchant_words`)."""
+    global _serving, _serving_version
+    terms = make_terms(words)
+    if terms.words != _serving.words:
+        _serving, _serving_version = terms, _serving_version + 1
+
+
+def merchant_words() -> frozenset[str]:
+    """The terms of the shop this process serves (normalised); `tokenise` cuts them whole
+    unless given other terms."""
+    return _serving.words
+
+
+def dictionary_version() -> int:
+    """Changes whenever the terms of the shop this process serves change: a key for caches of
+    how `tokenise` cut something."""
+    return _serving_version
 
 
 def make_terms(words: Iterable[str]) -> Terms:
@@ -184,10 +209,13 @@ def _add_word(word: str, freq: int | None = None, tag: str | None = None) -> Non
     jieba.add_word(word, freq, tag)
 
 
-def tokenise(text: str, terms: Terms = NO_TERMS) -> list[str]:
+def tokenise(text: str, terms: Terms | None = None) -> list[str]:
     """Cut normalised text into words (no HMM: unknown words fall apart into characters, which
-    keeps segmentation of queries and examples consistent), the shop's `terms` whole. A-not-A
-    questions are read as their A ("包不包邮" → 包邮)."""
+    keeps segmentation of queries and examples consistent), the shop's `terms` whole (by
+    default those of the shop this process serves). A-not-A questions are read as their A
+    ("包不包邮" → 包邮)."""
+    if terms is None:
+        terms = _serving
     ensure_domain_dictionary()
     text = _A_NOT_A.sub(r"\1", text)
     text = _INTENSIFIER.sub("", text)
