@@ -6,10 +6,17 @@ Merchant FAQ intents (and their `terms`, the shop's own words for jieba) are imp
 at run time. A version counter changes on every edit; each process checks it at most every
 RELOAD_CHECK seconds and rebuilds its matcher only when it moved.
 
+Support staff teach the matcher through two calls (the console's, when it shows a query the
+bot could not place): `add_example(intent_id, text)` makes the query a phrasing of an intent,
+`add_negative(text)` marks it "not for the shop", so that it and its look-alikes stay
+unmatched (`remove_negative(text)` undoes that; `negatives()` lists them). Both are edits
+like any other: every worker answers from them within RELOAD_CHECK, the calling process at
+its next message.
+
 A Redis that comes back empty (restarted without persistence, a fresh replica promoted) is
 noticed by its missing generation key, read with the version: one process reseeds the
 built-ins at once and restores the merchant's FAQs from the snapshot written to
-BOT_DATA_DIR on every FAQ change, and says so loudly in the log.
+BOT_DATA_DIR on every FAQ change (staff negatives too), and says so loudly in the log.
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ BUILTIN_HASH = "intents:builtin-sha256"
 GENERATION = "store:generation"
 HEALING = "store:healing"
 SNAPSHOT = "faq-snapshot.json"
+NEGATIVES = "intents:negatives"   # hash: text staff dismissed -> JSON {"added_at": epoch s}
+MAX_NEGATIVE = 500                # characters: a chat message, not a document
 RELOAD_CHECK = 0.5
 BUILTIN_CHECK = 1.0
 # An index build slower than this runs in a background thread next time. Only the build is
@@ -138,16 +147,24 @@ class IntentStore:
         return {"added": added, "updated": len(given) - added, "removed": len(removed)}
 
     def add_example(self, intent_id: str, example: str) -> dict[str, Any]:
-        """Teach an intent a new phrasing (support staff turning an unmatched query into one)."""
+        """Teach an intent a new phrasing (support staff turning an unmatched query into one).
+        It is evidence at once: this process's next match uses it, other workers' within
+        RELOAD_CHECK. A text staff had dismissed as not for the shop is no longer a negative.
+        KeyError for an unknown intent."""
         doc = self.get(intent_id)
         if doc is None:
             raise KeyError(intent_id)
+        example = example.strip()
+        if not example:
+            raise ValueError("an example needs some text")
         examples = list(doc.get("examples", []))
         if example not in examples:
             examples.append(example)
         doc["examples"] = examples
         builtin = bool(doc.pop("builtin", False))
+        self.redis.hdel(NEGATIVES, example)
         self.upsert(doc, builtin=builtin)
+        self._checked_at = 0.0
         return doc
 
     # Surviving a Redis that lost its data.
@@ -155,8 +172,8 @@ class IntentStore:
         """Write the merchant's FAQs to BOT_DATA_DIR (atomically), for `heal` to restore."""
         if self.snapshot_path is None:
             return
-        faqs = self.export()
-        doc = {"saved_at": time.time(), "faqs": faqs}
+        doc = {"saved_at": time.time(), "faqs": self.export(),
+               "negatives": self.redis.hgetall(NEGATIVES)}
         try:
             self.snapshot_path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.snapshot_path.with_suffix(f".{os.getpid()}.tmp")
@@ -166,12 +183,14 @@ class IntentStore:
             # The edit is in Redis; only the safety copy failed. Say so, do not fail the edit.
             log.exception("cannot write the FAQ snapshot %s", self.snapshot_path)
 
-    def load_snapshot(self) -> tuple[list[dict[str, Any]], float] | None:
+    def load_snapshot(self) -> tuple[list[dict[str, Any]], float, dict[str, str]] | None:
+        """(FAQs, when saved, staff negatives) from the snapshot, or None."""
         if self.snapshot_path is None or not self.snapshot_path.exists():
             return None
         try:
             doc = json.loads(self.snapshot_path.read_text(encoding="utf-8"))
-            return list(doc["faqs"]), float(doc["saved_at"])
+            return (list(doc["faqs"]), float(doc["saved_at"]),
+                    dict(doc.get("negatives") or {}))
         except (OSError, ValueError, KeyError, TypeError):
             log.exception("FAQ snapshot %s unreadable", self.snapshot_path)
             return None
@@ -208,6 +227,9 @@ class IntentStore:
             restored = 0
             if not faqs and snapshot and snapshot[0]:
                 restored = self.import_docs(snapshot[0], builtin=False)["added"]
+            if snapshot and snapshot[2] and not self.redis.exists(NEGATIVES):
+                self.redis.hset(NEGATIVES, mapping=snapshot[2])
+                self.redis.incr(VERSION)
             self.redis.set(GENERATION, secrets.token_hex(8))
             if restored or self._generation is not None:
                 saved = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(snapshot[1])) \
@@ -233,7 +255,38 @@ class IntentStore:
 
         specs = [IntentSpec.from_dict(d, builtin=True)
                  for d in load_intent_file(self.builtin_path, require_answer=False)]
-        return self._build(specs)
+        return self._build(specs, [])
+    def negatives(self) -> list[str]:
+        """Texts staff dismissed as not for the shop, oldest first."""
+        raw = self.redis.hgetall(NEGATIVES)
+        added = {text: json.loads(meta).get("added_at", 0) for text, meta in raw.items()}
+        return sorted(added, key=lambda text: (added[text], text))
+
+    def add_negative(self, text: str) -> bool:
+        """Mark a message as not for the shop (support staff dismissing an unmatched query):
+        it and messages that read like it more than like any intent stay unmatched, in every
+        worker within RELOAD_CHECK and at this process's next match. True if it was new.
+        ValueError for an empty text or one over MAX_NEGATIVE characters."""
+        text = text.strip()
+        if not text or len(text) > MAX_NEGATIVE:
+            raise ValueError(f"a negative example is 1-{MAX_NEGATIVE} characters")
+        pipe = self.redis.pipeline()
+        pipe.hsetnx(NEGATIVES, text, json.dumps({"added_at": round(time.time(), 3)}))
+        pipe.incr(VERSION)
+        added = bool(pipe.execute()[0])
+        self._checked_at = 0.0
+        self.save_snapshot()
+        return added
+
+    def remove_negative(self, text: str) -> bool:
+        """Undo `add_negative`; True if the text was a negative."""
+        text = text.strip()
+        if not self.redis.hdel(NEGATIVES, text):
+            return False
+        self.redis.incr(VERSION)
+        self._checked_at = 0.0
+        self.save_snapshot()
+        return True
 
     @property
     def builtin_path(self) -> Path:
@@ -337,10 +390,14 @@ class IntentStore:
         # Read the version first: an edit landing during the build triggers another one.
         version = self.version()
         specs = self._specs()
+        negatives = self.negatives()
         started = time.monotonic()
-        matcher = self._build(specs)
+        matcher = self._build(specs, negatives)
         self._build_seconds = time.monotonic() - started
         self._matcher, self._version = matcher, version
+        from bot.understanding.normalise import serve_terms
+
+        serve_terms(matcher.terms)   # for the conversation layer's item matching
 
     def _rebuild_in_background(self) -> None:
         try:
@@ -359,8 +416,8 @@ class IntentStore:
             for d in self.all()
         ]
 
-    def _build(self, specs: list[Any]) -> Any:
+    def _build(self, specs: list[Any], negatives: list[str]) -> Any:
         from bot.understanding.matcher import Matcher
 
-        # The intents' `terms` reach jieba here, in every process that rebuilds.
-        return Matcher(specs)
+        # The intents' `terms` belong to the matcher built here (jieba is not changed).
+        return Matcher(specs, negatives=negatives)

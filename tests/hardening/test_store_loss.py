@@ -22,6 +22,7 @@ def test_emptied_redis_reseeds_builtins_and_restores_faqs_from_the_snapshot(
     greeting = sim.text(OPENID, "你好")
     faq = sim.text(OPENID, "怎么开发票")
     assert "发票" in faq
+    store.add_negative("帮我写一首诗")
     faqs_before = store.export()
     assert faqs_before and store.snapshot_path.exists()
     assert r.exists(GENERATION)
@@ -31,6 +32,7 @@ def test_emptied_redis_reseeds_builtins_and_restores_faqs_from_the_snapshot(
         assert sim.text(OPENID, "你好") == greeting
     assert "发票" in sim.text(OPENID, "怎么开发票")
     assert store.export() == faqs_before        # `intents export` has them all again
+    assert store.negatives() == ["帮我写一首诗"]      # staff's dismissals too
     assert any(rec.levelno == logging.ERROR and "REDIS LOST ITS DATA" in rec.getMessage()
                for rec in caplog.records)
     assert r.exists(GENERATION)
