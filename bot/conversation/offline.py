@@ -7,12 +7,16 @@ menu button for a human counts too. Anything else gets the "busy, send it again"
 
 from __future__ import annotations
 
+import logging
+
 from bot.conversation.messages import Incoming
 from bot.conversation.replies import TRANSFER, Reply
 from bot.conversation.service_hours import on_duty
 from bot.conversation.services import Services
 
 HANDOFF = "handoff"
+log = logging.getLogger(__name__)
+_reported: list[bool] = []
 
 
 def answer_without_store(services: Services, msg: Incoming) -> Reply:
@@ -36,6 +40,9 @@ def _asks_for_a_human(services: Services, msg: Incoming) -> bool:
     try:
         match = services.intents.offline_matcher().match(msg.text)
     except Exception:   # no matcher can be had: "busy" is still a safe answer
+        if not _reported:
+            _reported.append(True)   # once per process: it would fail for every message
+            log.exception("no matcher without Redis: 转人工 gets the busy reply during outages")
         return False
     if match.outcome != "matched" or match.intent is None:
         return False
