@@ -103,11 +103,10 @@ class Jobs:
         log.info("late reply for %s: %s", payload.get("openid"), outcome)
         return outcome
 
-    def _run_push(self, push_id: str) -> str:
+    def _run_push(self, push_id: str) -> None:
         assert self.pushes is not None, "Jobs.bind() was not called in this worker"
         outcome = self.pushes.deliver(push_id)
         log.debug("push %s: %s", push_id, outcome)
-        return outcome
 
     def _run_fetch_user_info(self, openid: str) -> None:
         assert self.services is not None, "Jobs.bind() was not called in this worker"

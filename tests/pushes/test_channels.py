@@ -39,6 +39,14 @@ def shipped(order_id: str, openid: str, hours: float = 0.0) -> dict:
                  items=[{"name": "超长名字的进口有机冷压初榨橄榄油礼盒装 5L", "quantity": 1}])
 
 
+def event_xml(openid: str, event: str, inner: str, at: float) -> str:
+    """A WeChat event as posted to the callback, with event-specific elements `inner`."""
+    head = (f"<xml><ToUserName><![CDATA[gh]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
+            f"</FromUserName><CreateTime>{int(at)}</CreateTime>"
+            f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[{event}]]></Event>")
+    return head + inner + "</xml>"
+
+
 def paths(env, openid):
     return [c["path"] for c in env.sent(openid)]
 
@@ -129,12 +137,10 @@ def test_subscribe_grant_from_the_popup_event_is_spent_on_use(push_env, template
     env = push_env(push_templates=templates_file)
     env.user("oG", window=False)
     sim = simulator_for(env.app, clock)
-    xml = ("<xml><ToUserName><![CDATA[gh]]></ToUserName><FromUserName><![CDATA[oG]]>"
-           "</FromUserName><CreateTime>{t}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
-           "<Event><![CDATA[subscribe_msg_popup_event]]></Event><SubscribeMsgPopupEvent>"
-           "<List><TemplateId><![CDATA[SUB_DONE]]></TemplateId><SubscribeStatusString>"
-           "<![CDATA[accept]]></SubscribeStatusString><PopupScene>2</PopupScene></List>"
-           "</SubscribeMsgPopupEvent></xml>").format(t=int(clock.now()))
+    xml = event_xml("oG", "subscribe_msg_popup_event", (
+        "<SubscribeMsgPopupEvent><List><TemplateId><![CDATA[SUB_DONE]]></TemplateId>"
+        "<SubscribeStatusString><![CDATA[accept]]></SubscribeStatusString>"
+        "<PopupScene>2</PopupScene></List></SubscribeMsgPopupEvent>"), clock.now())
     answer = sim.post(xml)
     assert answer.status == 200 and not answer.text
     assert env.pushes.grants.available("oG", "SUB_DONE") == 1
@@ -210,11 +216,8 @@ def test_template_receipt_marks_the_push_delivered(push_env, templates_file, clo
     env.flow(shipped("700090", "oRc"))
     msgid = env.log("700090")[-1]["wechat_msgid"]
     sim = simulator_for(env.app, clock)
-    xml = ("<xml><ToUserName><![CDATA[gh]]></ToUserName><FromUserName><![CDATA[oRc]]>"
-           "</FromUserName><CreateTime>{t}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
-           "<Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event><MsgID>{m}</MsgID>"
-           "<Status><![CDATA[failed:user block]]></Status></xml>").format(
-               t=int(clock.now()), m=msgid)
+    xml = event_xml("oRc", "TEMPLATESENDJOBFINISH", (
+        f"<MsgID>{msgid}</MsgID><Status><![CDATA[failed:user block]]></Status>"), clock.now())
     assert sim.post(xml).status == 200
     last = env.log("700090")[-1]
     assert last["status"] == "delivery_failed" and last["reason"] == "failed:user block"
@@ -228,12 +231,11 @@ def test_subscribe_sent_event_marks_delivered(push_env, templates_file, clock):
     env.pushes.grants.grant("oSs", "SUB_DONE")
     env.flow(event("700095", "delivered", hours=0, openid="oSs"))
     msgid = env.log("700095")[-1]["wechat_msgid"]
-    xml = ("<xml><ToUserName><![CDATA[gh]]></ToUserName><FromUserName><![CDATA[oSs]]>"
-           "</FromUserName><CreateTime>{t}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
-           "<Event><![CDATA[subscribe_msg_sent_event]]></Event><SubscribeMsgSentEvent><List>"
-           "<TemplateId><![CDATA[SUB_DONE]]></TemplateId><MsgID>{m}</MsgID>"
-           "<ErrorCode>0</ErrorCode><ErrorStatus><![CDATA[success]]></ErrorStatus></List>"
-           "</SubscribeMsgSentEvent></xml>").format(t=int(clock.now()), m=msgid)
+    xml = event_xml("oSs", "subscribe_msg_sent_event", (
+        "<SubscribeMsgSentEvent><List><TemplateId><![CDATA[SUB_DONE]]></TemplateId>"
+        f"<MsgID>{msgid}</MsgID><ErrorCode>0</ErrorCode>"
+        "<ErrorStatus><![CDATA[success]]></ErrorStatus></List></SubscribeMsgSentEvent>"),
+        clock.now())
     assert simulator_for(env.app, clock).post(xml).status == 200
     assert env.log("700095")[-1]["status"] == "delivered"
 
