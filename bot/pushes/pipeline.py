@@ -37,7 +37,9 @@ log = logging.getLogger(__name__)
 # A push due within this long is handed to Dramatiq with a delay; later ones wait in the due
 # index for the scheduler's sweep.
 DIRECT = 60.0
-ENQUEUED_TTL = 10    # s the sweep leaves a push alone after enqueueing it
+# A push handed to a job is swept (enqueued again) only if still undecided this long after it
+# was due: its job was lost. Dramatiq requeues a dead worker's jobs within ~15 s itself.
+SWEEP_GRACE = 60.0
 
 EnqueueJob = Callable[[str, float], None]   # (push id, delay in seconds)
 
@@ -115,20 +117,16 @@ class PushPipeline:
         now = self.clock.now()
         due = due_at if due_at is not None else now + self.settings.merge_delay
         pid = push_id(order_id, kind, version)
+        direct = due - now <= DIRECT and self._enqueue_job is not None
         if not self.store.create(pid, order_id=order_id, openid=openid, kind=kind,
                                  version=version, due_at=due, created_at=now, data=data,
-                                 reason=reason):
+                                 reason=reason, sweep_at=due + SWEEP_GRACE if direct else due):
             return None
         self.log.record(order_id, push_id=pid, kind=kind, status=QUEUED, at=now, reason=reason)
-        if due - now <= DIRECT:
-            self._dispatch(pid, max(due - now, 0.0))
+        if direct:
+            assert self._enqueue_job is not None
+            self._enqueue_job(pid, max(due - now, 0.0))
         return pid
-
-    def _dispatch(self, pid: str, delay: float) -> None:
-        if self._enqueue_job is None:
-            return   # no job queue here (CLI): the worker's sweep sends it
-        self.store.mark_enqueued(pid, ENQUEUED_TTL + int(delay))
-        self._enqueue_job(pid, delay)
 
     # Out --------------------------------------------------------------------------------------
 
@@ -139,18 +137,18 @@ class PushPipeline:
         """The leader's periodic task: enqueue held and delayed pushes that are now due, and
         finish messages a dead worker left in the outbox."""
         now = self.clock.now() if now is None else now
-        n = 0
-        for pid in self.store.due(now):
-            if self.store.mark_enqueued(pid, ENQUEUED_TTL) and self._enqueue_job:
-                self._enqueue_job(pid, 0.0)
-                n += 1
-        for msg_id in self.store.stuck_messages(now - 2 * CLAIM_TTL):
+        if self._enqueue_job is None:
+            return 0
+        due = self.store.due(now)
+        stuck = self.store.stuck_messages(now - 2 * CLAIM_TTL)
+        self.store.swept(due, stuck, now + SWEEP_GRACE)
+        for pid in due:
+            self._enqueue_job(pid, 0.0)
+        for msg_id in stuck:
             message = self.store.message(msg_id)
-            if message and message["members"] and self.store.mark_enqueued(
-                    message["members"][0], ENQUEUED_TTL) and self._enqueue_job:
+            if message and message["members"]:
                 self._enqueue_job(message["members"][0], 0.0)
-                n += 1
-        return n
+        return len(due) + len(stuck)
 
     # Tools ------------------------------------------------------------------------------------
 
