@@ -216,7 +216,8 @@ class Delivery:
             opened = (msg_id, {"openid": openid, "content": content, "attempts": 0,
                                "members": [m.push_id for m in members]}, members)
         if unlock:
-            self._unlock(keys=[_lock_key(openid)], args=[unlock], client=pipe)
+            # EVAL, not EVALSHA: a pipeline would first ask SCRIPT EXISTS (a round trip).
+            pipe.eval(_UNLOCK, 1, _lock_key(openid), unlock)
         pipe.execute()
         return opened
 

@@ -85,25 +85,60 @@ class PushPipeline:
     def ensure_group(self) -> None:
         ensure_group(self.redis)
 
-    def consumer(self, **kw: Any) -> ChangeConsumer:
-        return ChangeConsumer(self.redis, self.consumer_name, self.handle_change, **kw)
+    def consumer(self, n: int = 0, **kw: Any) -> ChangeConsumer:
+        """Consumer `n` of this process (each thread reads as its own group member)."""
+        return ChangeConsumer(self.redis, f"{self.consumer_name}-{n}", self.handle_changes,
+                              **kw)
 
     def handle_change(self, fields: dict[str, str]) -> list[str]:
         """Plan and enqueue the pushes of one `orders:changes` entry; their ids."""
-        order_id = fields.get("order_id", "")
-        state = self.store.order_state(order_id) if order_id else {}
-        created = []
-        for planned in plan_change(fields, state.get("planned_exception", "")):
-            if planned.kind == "order_exception":
-                pipe = self.redis.pipeline(transaction=False)
-                self.store.set_order_state(order_id, pipe,
-                                           planned_exception=exception_sig(fields))
-                pipe.execute()
-            pid = self.enqueue(planned.order_id, planned.kind, planned.version,
-                               openid=planned.openid)
-            if pid:
-                created.append(pid)
-        return created
+        return self.handle_changes([fields])
+
+    def handle_changes(self, batch: list[dict[str, str]]) -> list[str]:
+        """Plan and enqueue the pushes of a batch of entries in a few round trips."""
+        exceptions = sorted({f.get("order_id", "") for f in batch
+                             if f.get("new_status") == "exception" and f.get("order_id")})
+        last_exception: dict[str, str] = {}
+        if exceptions:
+            pipe = self.redis.pipeline(transaction=False)
+            for order_id in exceptions:
+                pipe.hget(f"pushes:order:{order_id}", "planned_exception")
+            last_exception = {o: v or "" for o, v in zip(exceptions, pipe.execute(),
+                                                           strict=True)}
+        planned = []
+        for fields in batch:
+            order_id = fields.get("order_id", "")
+            for plan in plan_change(fields, last_exception.get(order_id, "")):
+                if plan.kind == "order_exception":
+                    last_exception[order_id] = exception_sig(fields)
+                planned.append(plan)
+        if not planned:
+            return []
+        now = self.clock.now()
+        due = now + self.settings.merge_delay
+        direct = self._enqueue_job is not None
+        pipe = self.redis.pipeline(transaction=False)
+        for order_id, sig in last_exception.items():
+            if order_id in exceptions:
+                self.store.set_order_state(order_id, pipe, planned_exception=sig)
+        ids = [push_id(p.order_id, p.kind, p.version) for p in planned]
+        for pid, plan in zip(ids, planned, strict=True):
+            self.store.create(pid, order_id=plan.order_id, openid=plan.openid, kind=plan.kind,
+                              version=plan.version, due_at=due, created_at=now,
+                              sweep_at=due + SWEEP_GRACE if direct else due, pipe=pipe)
+        created_flags = pipe.execute()[-len(planned):]
+        created = [(pid, plan) for pid, plan, ok in zip(ids, planned, created_flags,
+                                                         strict=True) if ok]
+        if created:
+            pipe = self.redis.pipeline(transaction=False)
+            for pid, plan in created:
+                self.log.record(plan.order_id, push_id=pid, kind=plan.kind, status=QUEUED,
+                                at=now, pipe=pipe)
+            pipe.execute()
+            if self._enqueue_job is not None:
+                for pid, _ in created:
+                    self._enqueue_job(pid, self.settings.merge_delay)
+        return [pid for pid, _ in created]
 
     def enqueue(self, order_id: str, kind: str, version: int, *, openid: str | None = None,
                 due_at: float | None = None, reason: str = "",

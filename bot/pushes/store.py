@@ -98,7 +98,7 @@ class PushStore:
 
     def create(self, push_id: str, *, order_id: str, openid: str, kind: str, version: int,
                due_at: float, created_at: float, data: dict[str, str] | None = None,
-               reason: str = "", sweep_at: float | None = None) -> bool:
+               reason: str = "", sweep_at: float | None = None, pipe: Any = None) -> bool:
         """Record a new push, due at `due_at`; False when this push exists already. The
         scheduler's sweep looks at it from `sweep_at` (a push handed to a job at once is
         swept only if still undecided long after, i.e. if its job was lost)."""
@@ -106,6 +106,11 @@ class PushStore:
         args = [push_id, order_id, openid, kind, version, repr(due_at), repr(created_at),
                 json.dumps(data or {}, ensure_ascii=False), reason, RECORD_TTL,
                 repr(sweep_at if sweep_at is not None else due_at)]
+        if pipe is not None:
+            # The answer comes with the pipeline's; EVAL spares the SCRIPT EXISTS round trip
+            # a pipeline makes before EVALSHA.
+            pipe.eval(_CREATE, len(keys), *keys, *args)
+            return True
         return bool(self._create(keys=keys, args=args))
 
     def get(self, push_id: str) -> PushRecord | None:
