@@ -82,8 +82,8 @@ class PushPipeline:
 
     # In ---------------------------------------------------------------------------------------
 
-    def ensure_group(self) -> None:
-        ensure_group(self.redis)
+    def ensure_group(self, create_stream: bool = True) -> None:
+        ensure_group(self.redis, create_stream)
 
     def consumer(self, n: int = 0, **kw: Any) -> ChangeConsumer:
         """Consumer `n` of this process (each thread reads as its own group member)."""
