@@ -9,18 +9,21 @@ from __future__ import annotations
 from bot.conversation.handlers import Handler, HandlerRegistry
 from intents import (
     basics,
+    complaint,
     faq,
     greeting,
     handoff,
+    hurry,
     logistics,
+    order_focus,
     order_status,
     push_follow,
     push_receipts,
     push_settings,
 )
 
-MODULES = [basics, faq, greeting, handoff, logistics, order_status, push_follow, push_receipts,
-           push_settings]
+MODULES = [basics, complaint, faq, greeting, handoff, hurry, logistics, order_focus,
+           order_status, push_follow, push_receipts, push_settings]
 
 
 def all_handlers() -> list[Handler]:
