@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 FALLBACK = "fallback"
 MEDIA = "media"
+# Events by which the user reaches out (WeChat opens the 客服消息 window on them too).
+WINDOW_EVENTS = frozenset({"subscribe", "click", "scan", "view"})
 
 
 class UserFacingError(Exception):
@@ -72,6 +74,8 @@ class Dispatcher:
         config = services.config
         lang = reply_lang(stored, msg.text, services.clock.now(), config.lang_choice_hold,
                           config.default_lang)
+        if not msg.is_event or msg.event in WINDOW_EVENTS:
+            services.users.seen(msg.openid, services.clock.now(), pipe)
         if flood and not self.flood.allows(flood):
             # Honest: these messages are not answered, so the customer is asked to send the
             # question again rather than told it will be handled.
@@ -145,7 +149,9 @@ class Dispatcher:
 
     def _event(self, ctx: MessageContext) -> Reply | None:
         msg, registry = ctx.msg, self.services.handlers
-        event = "subscribe" if msg.event.startswith("subscribe") else msg.event
+        # "subscribe_msg_popup_event" and its kin are subscribe-message events, not follows.
+        event = ("subscribe" if msg.event.startswith("subscribe")
+                 and not msg.event.startswith("subscribe_msg") else msg.event)
         if event == "click":
             handler = registry.for_menu_key(msg.event_key)
             if handler is None:
