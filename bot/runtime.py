@@ -20,6 +20,7 @@ from bot.platform.clock import Clock, SystemClock
 from bot.platform.config import Config
 from bot.platform.storage import connect, redis_url_for
 from bot.pushes.preferences import PreferenceStore
+from bot.pushes.sms.kit import SmsKit, build_sms
 from bot.understanding.intent_store import IntentStore
 from bot.understanding.unmatched import UnmatchedStore
 from bot.wechat.api import WeChatAPI
@@ -37,6 +38,7 @@ class Runtime:
     coordinator: ReplyCoordinator
     jobs: Jobs
     redis_url: str
+    sms: SmsKit | None = None
 
 
 def build_runtime(
@@ -73,4 +75,6 @@ def build_runtime(
     dispatcher = Dispatcher(services)
     coordinator = ReplyCoordinator(client, dispatcher, config.reply_deadline, jobs.late_reply)
     jobs.bind(services, dispatcher, coordinator.leases)
-    return Runtime(services, dispatcher, coordinator, jobs, url)
+    sms = build_sms(config, client, clock, services.replies,
+                    templates_path=getattr(config, "push_templates", ""))
+    return Runtime(services, dispatcher, coordinator, jobs, url, sms=sms)

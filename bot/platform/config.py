@@ -58,6 +58,22 @@ class Config:
     default_lang: str = "zh-CN"
     replies_dir: str = ""
     intents_dir: str = ""
+    # SMS where WeChat cannot reach, and the scans for what no event says (docs/pushes.md).
+    sms_provider: str = ""                 # "", "webhook" or "aliyun"
+    sms_sign_name: str = ""
+    sms_webhook_url: str = ""
+    sms_webhook_secret: str = ""
+    sms_hook_token: str = ""               # the secret in Aliyun's SmsUp push URL
+    aliyun_access_key_id: str = ""
+    aliyun_access_key_secret: str = ""
+    aliyun_sms_endpoint: str = "dysmsapi.aliyuncs.com"
+    sms_daily_cap: int = 5
+    sms_quiet_hours: str = "22:00-08:00"
+    stale_tracking_hours: float = 48.0
+    pickup_reminder_hours: float = 24.0
+    unshipped_hours: float = 24.0
+    scan_interval: float = 600.0
+    best_hours_default: str = "10:00-11:00,20:00-21:00"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -111,6 +127,15 @@ class Config:
         if not self.secret_key:
             # Signed tracking links must survive restarts and agree across workers.
             raise ConfigError("missing required setting: SECRET_KEY")
+        if self.sms_provider not in ("", "webhook", "aliyun"):
+            raise ConfigError("SMS_PROVIDER must be webhook, aliyun or unset")
+        sms_needs = {
+            "webhook": ("sms_sign_name", "sms_webhook_url", "sms_webhook_secret"),
+            "aliyun": ("sms_sign_name", "aliyun_access_key_id", "aliyun_access_key_secret"),
+        }.get(self.sms_provider, ())
+        sms_missing = [name.upper() for name in sms_needs if not getattr(self, name)]
+        if sms_missing:
+            raise ConfigError(f"SMS_PROVIDER={self.sms_provider} needs " + ", ".join(sms_missing))
         if not self.wechat_api_base_url.endswith("/"):
             object.__setattr__(self, "wechat_api_base_url", self.wechat_api_base_url + "/")
 
