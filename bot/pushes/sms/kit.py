@@ -56,7 +56,7 @@ def build_sms(config: Config, client: redis.Redis, clock: Clock, replies: Replie
                      night=Window.parse(config.sms_quiet_hours),
                      daily_cap=config.sms_daily_cap,
                      aliyun_templates=aliyun_templates(templates_path))
-    data = yaml.safe_load((config.intents_path / "sms_words.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((config.intents_path / "push_words.yaml").read_text(encoding="utf-8"))
     return SmsKit(
         config=config, provider=provider,
         sender=SmsSender(client, provider, rules, replies, optouts, clock),

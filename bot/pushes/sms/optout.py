@@ -34,7 +34,7 @@ class OptOutWords:
 
     @classmethod
     def load(cls, intents_dir: Path) -> OptOutWords:
-        data = yaml.safe_load((intents_dir / "sms_words.yaml").read_text(encoding="utf-8"))
+        data = yaml.safe_load((intents_dir / "push_words.yaml").read_text(encoding="utf-8"))
         return cls(
             exact=frozenset(_normalise(str(w)) for w in data.get("optout_exact", [])),
             contains=tuple(_normalise(str(w)) for w in data.get("optout_contains", [])),
