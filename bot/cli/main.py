@@ -43,12 +43,19 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("path", nargs="?")
 
     sub.add_parser("match", help="match queries from stdin, one JSON line out per line in")
+
+    from bot.cli import pushes_admin
+
+    pushes = sub.add_parser("pushes", help="push settings and the push log")
+    psub = pushes.add_subparsers(dest="pushes_command", required=True)
+    pushes_admin.add_parsers(psub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.command in ("match", "intents", "chat")
+    logging.basicConfig(level=logging.WARNING if args.command in ("match", "intents", "chat",
+                                                                  "pushes")
                         else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command == "demo":
@@ -80,4 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         from bot.cli.intents import run
 
         return run(args)
+    if args.command == "pushes" and args.pushes_command in ("settings", "export"):
+        from bot.cli import pushes_admin
+
+        return pushes_admin.run(args)
     return 2

@@ -1,9 +1,10 @@
 """The hour a user is most likely to read a push: learnt from when they write to the account.
 
-Each message's local hour goes into a short list (`pushes:hours:{openid}`, the latest
-`SAMPLES`); with at least `MIN_SAMPLES` of them the most frequent hour wins (ties: the most
-recent). Without enough, the shop's default windows (BEST_HOURS_DEFAULT, 10:00-11:00 and
-20:00-21:00). Only non-urgent kinds wait for it; exceptions and deliveries never do.
+The times of their latest `SAMPLES` messages (and menu clicks, follows, scans) are kept in
+`user:{openid}:seen`, newest first; with at least `MIN_SAMPLES` of them the most frequent local
+hour wins (ties: the most recent). Without enough, the shop's default windows
+(BEST_HOURS_DEFAULT, 10:00-11:00 and 20:00-21:00). Only non-urgent kinds wait for it;
+exceptions and deliveries never do.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ NON_URGENT = frozenset({"order_in_transit", "order_not_shipped", "merged"})
 
 
 def key(openid: str) -> str:
-    return f"pushes:hours:{openid}"
+    return f"user:{openid}:seen"
 
 
 class BestHours:
@@ -38,9 +39,8 @@ class BestHours:
 
     def record(self, openid: str, at: float, pipe: redis.client.Pipeline | None = None) -> None:
         """Note that `openid` wrote at `at` (into `pipe` when the caller has one)."""
-        hour = datetime.fromtimestamp(at, ZoneInfo(self.tz)).hour
         target = pipe if pipe is not None else self.redis.pipeline(transaction=False)
-        target.lpush(key(openid), hour)
+        target.lpush(key(openid), int(at))
         target.ltrim(key(openid), 0, SAMPLES - 1)
         target.expire(key(openid), TTL)
         if pipe is None:
@@ -48,7 +48,9 @@ class BestHours:
 
     def best_hour(self, openid: str) -> int | None:
         """The user's own best hour, or None when too little is known."""
-        hours = [int(h) for h in self.redis.lrange(key(openid), 0, SAMPLES - 1)]
+        zone = ZoneInfo(self.tz)
+        hours = [datetime.fromtimestamp(int(t), zone).hour
+                 for t in self.redis.lrange(key(openid), 0, SAMPLES - 1)]
         if self.quiet is not None:
             # A night owl still gets nothing in quiet hours: learn from their waking hours.
             hours = [h for h in hours if not self._quiet_hour(h)]
