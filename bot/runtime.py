@@ -19,6 +19,7 @@ from bot.orders.service import build_order_service
 from bot.platform.clock import Clock, SystemClock
 from bot.platform.config import Config
 from bot.platform.storage import connect, redis_url_for
+from bot.pushes.pipeline import PushPipeline
 from bot.pushes.preferences import PreferenceStore
 from bot.pushes.sms.kit import SmsKit, build_sms
 from bot.understanding.intent_store import IntentStore
@@ -38,6 +39,7 @@ class Runtime:
     coordinator: ReplyCoordinator
     jobs: Jobs
     redis_url: str
+    pushes: PushPipeline
     sms: SmsKit | None = None
 
 
@@ -74,7 +76,8 @@ def build_runtime(
     services.jobs = jobs
     dispatcher = Dispatcher(services)
     coordinator = ReplyCoordinator(client, dispatcher, config.reply_deadline, jobs.late_reply)
-    jobs.bind(services, dispatcher, coordinator.leases)
+    pushes = PushPipeline(services, jobs.push)
+    jobs.bind(services, dispatcher, coordinator.leases, pushes)
     sms = build_sms(config, client, clock, services.replies,
-                    templates_path=getattr(config, "push_templates", ""))
-    return Runtime(services, dispatcher, coordinator, jobs, url, sms=sms)
+                    templates_path=config.push_templates)
+    return Runtime(services, dispatcher, coordinator, jobs, url, pushes, sms=sms)

@@ -1,4 +1,8 @@
-"""`python -m bot worker`: Dramatiq worker processes for late replies and user info."""
+"""`python -m bot worker`: Dramatiq worker processes for late replies, user info and pushes.
+
+Each process also reads `orders:changes` as one consumer of the `pushes` group and competes
+for the push scheduler's leader lease (bot/pushes/scheduler.py), so any number of worker
+processes on any hosts share the work and one of them runs the scheduler."""
 
 from __future__ import annotations
 
@@ -59,5 +63,13 @@ def work(threads: int) -> None:
     worker.start()
     queues = sorted(rt.jobs.broker.get_declared_queues())
     log.info("worker %s consuming queues %s", os.getpid(), queues)
+    loops = [threading.Thread(target=rt.pushes.consumer().run, args=(stop,), daemon=True,
+                              name="push-consumer"),
+             threading.Thread(target=rt.pushes.scheduler.run, args=(stop,), daemon=True,
+                              name="push-scheduler")]
+    for loop in loops:
+        loop.start()
     stop.wait()
+    for loop in loops:
+        loop.join(5)
     worker.stop(timeout=10_000)

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 FALLBACK = "fallback"
 MEDIA = "media"
+# Events by which the user reaches out (WeChat opens the 客服消息 window on them too).
+WINDOW_EVENTS = frozenset({"subscribe", "click", "scan", "view"})
 
 
 class UserFacingError(Exception):
@@ -65,6 +67,8 @@ class Dispatcher:
             if fetch_claimed:
                 services.jobs.fetch_user_info(msg.openid)
         lang = normalise_lang(lang, services.config.default_lang)
+        if not msg.is_event or msg.event in WINDOW_EVENTS:
+            services.users.seen(msg.openid, services.clock.now(), pipe)
         if flood and not self.flood.allows(flood):
             return services.replies.render("throttled", lang)
         ctx = MessageContext(
@@ -115,7 +119,9 @@ class Dispatcher:
 
     def _event(self, ctx: MessageContext) -> Reply | None:
         msg, registry = ctx.msg, self.services.handlers
-        event = "subscribe" if msg.event.startswith("subscribe") else msg.event
+        # "subscribe_msg_popup_event" and its kin are subscribe-message events, not follows.
+        event = ("subscribe" if msg.event.startswith("subscribe")
+                 and not msg.event.startswith("subscribe_msg") else msg.event)
         if event == "click":
             handler = registry.for_menu_key(msg.event_key)
             if handler is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -58,6 +59,13 @@ class Config:
     default_lang: str = "zh-CN"
     replies_dir: str = ""
     intents_dir: str = ""
+    # Proactive order pushes (bot/pushes, docs/pushes.md).
+    quiet_hours: str = "22:00-08:00"
+    push_transit_interval: int = 4 * 3600
+    push_daily_cap: int = 5
+    push_templates: str = ""
+    push_kf_quota: int = 5
+    push_merge_delay: float = 0.5
     # SMS where WeChat cannot reach, and the scans for what no event says (docs/pushes.md).
     sms_provider: str = ""                 # "", "webhook" or "aliyun"
     sms_sign_name: str = ""
@@ -127,12 +135,19 @@ class Config:
         if not self.secret_key:
             # Signed tracking links must survive restarts and agree across workers.
             raise ConfigError("missing required setting: SECRET_KEY")
+        _check_hours("QUIET_HOURS", self.quiet_hours, allow_empty=True)
+        if self.push_transit_interval < 0 or self.push_daily_cap < 0 or self.push_kf_quota < 0:
+            raise ConfigError(
+                "PUSH_TRANSIT_INTERVAL, PUSH_DAILY_CAP and PUSH_KF_QUOTA must be >= 0")
+        if self.push_templates and not Path(self.push_templates).is_file():
+            raise ConfigError(f"PUSH_TEMPLATES={self.push_templates!r} is not a file")
         if self.sms_provider not in ("", "webhook", "aliyun"):
             raise ConfigError("SMS_PROVIDER must be webhook, aliyun or unset")
         sms_needs = {
             "webhook": ("sms_sign_name", "sms_webhook_url", "sms_webhook_secret"),
             "aliyun": ("sms_sign_name", "aliyun_access_key_id", "aliyun_access_key_secret"),
         }.get(self.sms_provider, ())
+        _check_hours("SMS_QUIET_HOURS", self.sms_quiet_hours)
         sms_missing = [name.upper() for name in sms_needs if not getattr(self, name)]
         if sms_missing:
             raise ConfigError(f"SMS_PROVIDER={self.sms_provider} needs " + ", ".join(sms_missing))
@@ -158,6 +173,18 @@ class Config:
     @property
     def intents_path(self) -> Path:
         return Path(self.intents_dir) if self.intents_dir else self.root_dir / "intents"
+
+
+def _check_hours(name: str, spec: str, allow_empty: bool = False) -> None:
+    """A daily window "HH:MM-HH:MM" (may run past midnight)."""
+    if allow_empty and not spec.strip():
+        return
+    if not re.fullmatch(r"\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*", spec):
+        raise ConfigError(f"{name}={spec!r} is not a window like 22:00-08:00")
+    for part in spec.split("-"):
+        hours, minutes = (int(x) for x in part.strip().split(":"))
+        if hours > 23 or minutes > 59:
+            raise ConfigError(f"{name}={spec!r} is not a window like 22:00-08:00")
 
 
 def new_secret() -> str:
