@@ -19,6 +19,7 @@ from bot.orders.service import build_order_service
 from bot.platform.clock import Clock, SystemClock
 from bot.platform.config import Config
 from bot.platform.storage import connect, redis_url_for
+from bot.pushes.extend import Extensions, extend_pipeline
 from bot.pushes.pipeline import PushPipeline
 from bot.pushes.preferences import PreferenceStore
 from bot.pushes.sms.kit import SmsKit, build_sms
@@ -41,6 +42,7 @@ class Runtime:
     redis_url: str
     pushes: PushPipeline
     sms: SmsKit | None = None
+    extras: Extensions | None = None      # SMS fallback, switches, best hours, scans
 
 
 def build_runtime(
@@ -80,4 +82,6 @@ def build_runtime(
     jobs.bind(services, dispatcher, coordinator.leases, pushes)
     sms = build_sms(config, client, clock, services.replies,
                     templates_path=config.push_templates)
-    return Runtime(services, dispatcher, coordinator, jobs, url, pushes, sms=sms)
+    extras = extend_pipeline(pushes, sms, jobs.sms)
+    jobs.sms = extras.fallback
+    return Runtime(services, dispatcher, coordinator, jobs, url, pushes, sms=sms, extras=extras)

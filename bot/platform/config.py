@@ -82,6 +82,7 @@ class Config:
     unshipped_hours: float = 24.0
     scan_interval: float = 600.0
     best_hours_default: str = "10:00-11:00,20:00-21:00"
+    push_best_hour: bool = True            # non-urgent pushes wait for the user's best hour
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod

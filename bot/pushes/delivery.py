@@ -27,7 +27,7 @@ from bot.pushes.follows import FollowStore
 from bot.pushes.grants import Grants
 from bot.pushes.kinds import ORDER_EXCEPTION, TRANSIT_RHYTHM, kind_of
 from bot.pushes.log import FAILED, HELD, MERGED, RETRYING, SENT, SUPPRESSED, PushLog
-from bot.pushes.policy import HOLD, SEND, SUPPRESS, UserView, decide, nothing_new
+from bot.pushes.policy import HOLD, SEND, SUPPRESS, Decision, UserView, decide, nothing_new
 from bot.pushes.render import Part, PushRenderer
 from bot.pushes.settings import PushSettings
 from bot.pushes.store import FINAL, PushRecord, PushStore
@@ -61,6 +61,11 @@ class Delivery:
         self.grants = grants
         self.renderer = renderer
         self.default_lang = default_lang
+        # (push, order, reason) for a push WeChat cannot carry to this user (no consent,
+        # unfollowed): the SMS fallback (bot/pushes/sms/fallback.py) may take it.
+        self.on_suppressed: Any = None
+        # kind → whether the merchant switched it off for the whole shop (bot/pushes/switches).
+        self.switched_off: Any = None
 
     # Entry point ----------------------------------------------------------------------------
 
@@ -114,8 +119,13 @@ class Delivery:
                 states[rec.order_id] = self.store.order_state(rec.order_id)
             order, state = orders[rec.order_id], states[rec.order_id]
             d = decide(rec, order, user, self.settings, now, state, self.store.exists)
+            if d.action != SUPPRESS and self.switched_off is not None \
+                    and self.switched_off(d.kind or rec.kind):
+                d = Decision(SUPPRESS, "switched_off")
             if d.action == SUPPRESS:
                 self._finish(pipe, rec, SUPPRESSED, d.reason, now)
+                if self.on_suppressed is not None and order is not None:
+                    self.on_suppressed(rec, order, d.reason)
             elif d.action == HOLD:
                 if not (rec.status == "held" and rec.due_at == d.until):
                     self.store.hold(rec, d.until, d.reason, pipe)
@@ -215,7 +225,8 @@ class Delivery:
                 return self._fail(msg_id, members, channel.name, failed.code, failed.reason, now)
             return self._sent(msg_id, message, members, sent.channel, sent.msg_id, now,
                               interrupted)
-        if any(c.startswith(("kf:45009", "template:45009", "subscribe:45009")) for c in errors) \
+        if any(c.startswith(("kf:45009", "template:45009", "subscribe:45009", "sms:night"))
+               for c in errors) \
                 or (not channels and target.quota_until):
             return self._defer(msg_id, members, min(self._quotas().values() or [now + 3600]),
                                now)

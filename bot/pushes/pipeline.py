@@ -74,6 +74,10 @@ class PushPipeline:
         self.scheduler.every("due_pushes", 1.0, self.sweep)
         self.consumer_name = name
         self._enqueue_job = enqueue_job
+        # Other features' hooks: each change entry after planning (the SMS fallback takes
+        # orders with no openid), and when a planned push should go (the best hour).
+        self.change_listeners: list[Callable[[dict[str, str]], object]] = []
+        self.placer: Callable[[str, str, float], float] | None = None
 
     def bind_jobs(self, enqueue_job: EnqueueJob) -> None:
         self._enqueue_job = enqueue_job
@@ -97,10 +101,17 @@ class PushPipeline:
                 self.store.set_order_state(order_id, pipe,
                                            planned_exception=exception_sig(fields))
                 pipe.execute()
+            due = None
+            if self.placer is not None:
+                now = self.clock.now()
+                placed = self.placer(planned.kind, planned.openid, now)
+                due = placed if placed > now else None
             pid = self.enqueue(planned.order_id, planned.kind, planned.version,
-                               openid=planned.openid)
+                               openid=planned.openid, due_at=due)
             if pid:
                 created.append(pid)
+        for listener in self.change_listeners:
+            listener(fields)
         return created
 
     def enqueue(self, order_id: str, kind: str, version: int, *, openid: str | None = None,

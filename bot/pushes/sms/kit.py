@@ -13,7 +13,7 @@ from bot.platform.clock import Clock
 from bot.platform.config import Config
 from bot.pushes.hours import Window
 from bot.pushes.sms.optout import OptOutStore, OptOutWords
-from bot.pushes.sms.provider import SmsProvider, provider_from_config
+from bot.pushes.sms.provider import SmsProvider
 from bot.pushes.sms.sender import SmsRules, SmsSender
 
 
@@ -25,6 +25,7 @@ class SmsKit:
     optouts: OptOutStore
     words: OptOutWords
     needs_action_words: tuple[str, ...]
+    words_data: dict
 
     def needs_action(self, reason: str) -> bool:
         """Whether an exception's reason asks something of the customer (SMS even at night)."""
@@ -48,6 +49,20 @@ def aliyun_templates(path: str) -> dict[str, tuple[str, dict[str, str]]]:
     return found
 
 
+def provider_from_config(config: Config) -> SmsProvider | None:
+    """The configured provider, or None when SMS_PROVIDER is unset (no SMS at all)."""
+    if config.sms_provider == "webhook":
+        from bot.pushes.sms.webhook_provider import WebhookProvider
+
+        return WebhookProvider(config.sms_webhook_url, config.sms_webhook_secret)
+    if config.sms_provider == "aliyun":
+        from bot.pushes.sms.aliyun import AliyunProvider
+
+        return AliyunProvider(config.aliyun_access_key_id, config.aliyun_access_key_secret,
+                              config.aliyun_sms_endpoint, config.sms_sign_name)
+    return None
+
+
 def build_sms(config: Config, client: redis.Redis, clock: Clock, replies: Replies,
               templates_path: str = "", provider: SmsProvider | None = None) -> SmsKit:
     provider = provider or provider_from_config(config)
@@ -62,4 +77,5 @@ def build_sms(config: Config, client: redis.Redis, clock: Clock, replies: Replie
         sender=SmsSender(client, provider, rules, replies, optouts, clock),
         optouts=optouts, words=OptOutWords.load(config.intents_path),
         needs_action_words=tuple(str(w).lower() for w in data.get("exception_needs_action", [])),
+        words_data=data,
     )

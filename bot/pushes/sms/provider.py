@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.platform.config import Config
-
 
 @dataclass(frozen=True)
 class SmsMessage:
@@ -42,17 +40,3 @@ class SmsProvider(Protocol):
     name: str
 
     def send(self, message: SmsMessage) -> Sent: ...
-
-
-def provider_from_config(config: Config) -> SmsProvider | None:
-    """The configured provider, or None when SMS_PROVIDER is unset (no SMS at all)."""
-    if config.sms_provider == "webhook":
-        from bot.pushes.sms.webhook_provider import WebhookProvider
-
-        return WebhookProvider(config.sms_webhook_url, config.sms_webhook_secret)
-    if config.sms_provider == "aliyun":
-        from bot.pushes.sms.aliyun import AliyunProvider
-
-        return AliyunProvider(config.aliyun_access_key_id, config.aliyun_access_key_secret,
-                              config.aliyun_sms_endpoint, config.sms_sign_name)
-    return None
