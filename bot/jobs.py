@@ -43,7 +43,7 @@ class Jobs:
         self.dispatch: Any = None
         self.leases: Any = None
         self.pushes: Any = None
-        self.sms: Any = None     # bot.pushes.sms.fallback.SmsFallback, set by the runtime
+        self.sms_fallback: Any = None   # bot.pushes.sms.fallback.SmsFallback (the runtime)
         self._late_reply = dramatiq.actor(
             self._run_late_reply,
             broker=broker,
@@ -130,8 +130,8 @@ class Jobs:
         return outcome
 
     def _run_sms(self, order_id: str, kind: str, version: int, data: dict[str, str]) -> str:
-        assert self.sms is not None, "the runtime did not give the jobs the SMS fallback"
-        outcome = self.sms.run(order_id, kind, version, data)
+        assert self.sms_fallback is not None, "the runtime gave the jobs no SMS fallback"
+        outcome = self.sms_fallback.run(order_id, kind, version, data)
         log.info("sms %s for %s: %s", kind, order_id, outcome)
         return outcome
 

@@ -83,5 +83,5 @@ def build_runtime(
     sms = build_sms(config, client, clock, services.replies,
                     templates_path=config.push_templates)
     extras = extend_pipeline(pushes, sms, jobs.sms)
-    jobs.sms = extras.fallback
+    jobs.sms_fallback = extras.fallback
     return Runtime(services, dispatcher, coordinator, jobs, url, pushes, sms=sms, extras=extras)
