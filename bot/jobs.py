@@ -123,11 +123,10 @@ class Jobs:
         log.info("late reply for %s: %s", payload.get("openid"), outcome)
         return outcome
 
-    def _run_push(self, push_id: str) -> str:
+    def _run_push(self, push_id: str) -> None:
         assert self.pushes is not None, "Jobs.bind() was not called in this worker"
         outcome = self.pushes.deliver(push_id)
         log.debug("push %s: %s", push_id, outcome)
-        return outcome
 
     def _run_sms(self, order_id: str, kind: str, version: int, data: dict[str, str]) -> str:
         assert self.sms_fallback is not None, "the runtime gave the jobs no SMS fallback"

@@ -178,7 +178,7 @@ class Config:
 
 def _check_hours(name: str, spec: str, allow_empty: bool = False) -> None:
     """A daily window "HH:MM-HH:MM" (may run past midnight)."""
-    if allow_empty and not spec.strip():
+    if allow_empty and spec.strip().lower() in ("", "off", "none"):
         return
     if not re.fullmatch(r"\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*", spec):
         raise ConfigError(f"{name}={spec!r} is not a window like 22:00-08:00")

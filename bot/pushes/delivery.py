@@ -215,8 +215,9 @@ class Delivery:
                 if failed.stop:
                     self.grants.stop(openid, failed.stop, failed.code, now)
                 if failed.retry_at:
+                    # TTL from the service clock (not Redis's), so an injected clock agrees.
                     self.redis.set(f"pushes:quota:{channel.name}", repr(failed.retry_at),
-                                   exat=int(failed.retry_at) + 1)
+                                   ex=max(1, int(failed.retry_at - now) + 1))
                 if failed.retry:
                     return self._retry(msg_id, message, members, channel.name, failed, attempt,
                                        now)

@@ -14,13 +14,13 @@ USER_ACTION_FRESH = 600
 
 @dataclass(frozen=True)
 class QuietHours:
-    """A daily window ("22:00-08:00", may run past midnight) in the shop's zone; empty: none."""
+    """A daily window ("22:00-08:00", may run past midnight) in the shop's zone; "off": none."""
 
     spec: str
     tz: str
 
     def _bounds(self) -> tuple[time, time] | None:
-        if not self.spec.strip():
+        if self.spec.strip().lower() in ("", "off", "none"):
             return None
         start, end = (time.fromisoformat(part.strip().zfill(5)) for part in self.spec.split("-"))
         return (start, end) if start != end else None
