@@ -35,7 +35,8 @@ def extend_pipeline(pipeline: PushPipeline, kit: SmsKit,
     services = pipeline.services
     config, client = services.config, pipeline.redis
     switches = Switches(client)
-    quiet = Window.parse(config.quiet_hours) if config.quiet_hours.strip() else None
+    quiet_spec = config.quiet_hours.strip()
+    quiet = None if quiet_spec.lower() in ("", "off", "none") else Window.parse(quiet_spec)
     best = BestHours(client, config.timezone, parse_windows(config.best_hours_default), quiet)
     fallback = SmsFallback(kit, services.orders, services.prefs, pipeline.log, pipeline.store,
                            switches, pipeline.clock, enqueue_sms)
