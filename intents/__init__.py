@@ -15,12 +15,13 @@ from intents import (
     logistics,
     order_status,
     push_follow,
+    push_offer,
     push_receipts,
     push_settings,
 )
 
-MODULES = [basics, faq, greeting, handoff, logistics, order_status, push_follow, push_receipts,
-           push_settings]
+MODULES = [basics, faq, greeting, handoff, logistics, order_status, push_follow, push_offer,
+           push_receipts, push_settings]
 
 
 def all_handlers() -> list[Handler]:
