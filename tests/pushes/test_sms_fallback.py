@@ -157,3 +157,63 @@ def test_switched_off_kind_goes_by_no_channel(shop, gateway):
     assert wait_for(lambda: ("order_shipped", "suppressed", "switched_off")
                     in sms_log(shop.rt, "700008"))
     assert gateway.messages == []
+
+
+def test_night_defers_the_channel_sms_to_the_morning(make_app, fake_wechat, gateway, worker,
+                                                     clock):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    # WeChat's quiet hours off: only the SMS night rule holds this one back.
+    app = make_app(wechat_api_base_url=fake_wechat.url, push_merge_delay=0.0,
+                   quiet_hours="off", sms_provider="webhook", sms_sign_name="好物小店",
+                   sms_webhook_url=gateway.url + "/", sms_webhook_secret=SECRET)
+    rt = worker(app)
+    clock.t = datetime(2026, 11, 24, 23, 30, tzinfo=shanghai).timestamp()
+    rt.services.prefs.set("oNight", consent=CONSENT_GIVEN, at=clock.now())
+    rt.services.users.seen("oNight", clock.now() - 3 * 86_400)
+    body = event("700010", "out_for_delivery", hours=13, openid="oNight", phone=PHONE)
+    assert post_signed(app.test_client(), body).status_code == 200
+    for _, fields in rt.services.orders.store.changes(count=10):
+        rt.pushes.handle_change(fields)
+    morning = datetime(2026, 11, 25, 8, 0, tzinfo=shanghai).timestamp()
+    assert wait_for(lambda: any(e["status"] == "held" and e.get("until") == morning
+                                for e in log_of(rt, "700010")))
+    assert gateway.messages == []
+    clock.t = morning + 1
+    # The job the sweep hands it to when due (the sweep's own timing is tested with it).
+    [pid] = {e["push_id"] for e in log_of(rt, "700010")}
+    assert rt.pushes.deliver(pid) == "sent"
+    assert len(gateway.messages) == 1
+    assert gateway.messages[0]["kind"] == "order_out_for_delivery"
+
+
+def test_fallback_through_alibaba_cloud(make_app, fake_wechat, worker, tmp_path):
+    from bot.local.fake_sms import FakeAliyunSms
+
+    aliyun = FakeAliyunSms("LTAI-test", "test-secret").start()
+    try:
+        templates = tmp_path / "push_templates.yaml"
+        templates.write_text(
+            "order_shipped:\n  sms:\n    template_code: SMS_1001\n"
+            "    params: {order: order_id, co: carrier, eta: eta}\n", encoding="utf-8")
+        app = make_app(wechat_api_base_url=fake_wechat.url, push_merge_delay=0.0,
+                       push_templates=str(templates), sms_provider="aliyun",
+                       sms_sign_name="好物小店", aliyun_access_key_id="LTAI-test",
+                       aliyun_access_key_secret="test-secret", aliyun_sms_endpoint=aliyun.url)
+        rt = worker(app)
+        body = event("700011", "shipped", hours=-1, phone=PHONE, carrier="SF",
+                     eta="2026-11-25T15:00:00+08:00")
+        assert post_signed(app.test_client(), body).status_code == 200
+        for _, fields in rt.services.orders.store.changes(count=10):
+            rt.pushes.handle_change(fields)
+            rt.pushes.handle_change(fields)      # twice: one SMS
+        assert wait_for(lambda: len(aliyun.messages) == 1)
+        [sms] = aliyun.messages
+        assert sms["template_code"] == "SMS_1001" and sms["sign_name"] == "好物小店"
+        assert sms["params"] == {"order": "700011", "co": "顺丰", "eta": "11月25日15:00"}
+        assert sms["out_id"].startswith("700011:order_shipped:") and sms["times"] == 1
+        assert wait_for(lambda: ("order_shipped", "sent", "") in sms_log(rt, "700011"))
+    finally:
+        aliyun.stop()
