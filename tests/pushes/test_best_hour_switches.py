@@ -100,3 +100,26 @@ def test_unknown_kind_is_refused(r):
     with pytest.raises(UnknownKind):
         Switches(r).set("order_teleported", on=False)
     assert r.hlen("pushes:switches") == 0
+
+
+def test_pipeline_places_in_transit_at_the_users_hour_and_urgent_at_once(make_app, r, clock):
+    from tests.fixtures.orders import event, point, post_signed
+
+    app = make_app(push_merge_delay=0.0)
+    rt = app.extensions["bot_runtime"]
+    for day in (20, 21, 22):
+        rt.services.users.seen("oEve", local(day, 19, 40))    # recorded as messages are
+    client = app.test_client()
+    for body in (event("600001", "shipped", hours=-2, openid="oEve",
+                       tracking=[point(-2, "杭州", "已揽收")]),
+                 event("600001", "in_transit", hours=-1, openid="oEve",
+                       tracking=[point(-1, "上海", "到达")]),
+                 event("600002", "exception", hours=-1, openid="oEve",
+                       exception={"reason": "天气原因延误"})):
+        assert post_signed(client, body).status_code == 200
+    created = [pid for _, fields in rt.services.orders.store.changes(count=10)
+               for pid in rt.pushes.handle_change(fields)]
+    due = {rt.pushes.store.get(pid).kind: rt.pushes.store.get(pid).due_at for pid in created}
+    assert due["order_shipped"] == clock.now() and due["order_exception"] == clock.now()
+    placed = datetime.fromtimestamp(due["order_in_transit"], SHANGHAI)
+    assert (placed.day, placed.hour) == (24, 19)

@@ -30,6 +30,8 @@ def test_second_ask_within_a_day_offers_and_yes_follows(orders, order_chat, seed
     assert services.prefs.get(ALICE).consent == CONSENT_GIVEN
     # Followed now: no offer again.
     assert OFFER not in order_chat.text(ALICE, "202611240001 到哪了")
+    # Each message's time was kept for the best hour.
+    assert len(services.redis.lrange(f"user:{ALICE}:seen", 0, -1)) == 4
 
 
 def test_no_declines_and_nothing_is_followed(orders, order_chat, seeded_app):
