@@ -216,6 +216,15 @@ def build_fake_app(state: FakeWeChatState) -> Flask:
         return jsonify(state.select(request.args.get("path"), request.args.get("openid"),
                                     float(since) if since else None))
 
+    @app.get("/_fake/count")
+    def count() -> Response:
+        """Messages accepted (errcode 0, not a repeat of a client_msg_id) on a path."""
+        path = request.args.get("path")
+        with state.lock:
+            n = sum(1 for c in state.calls if (path is None or c["path"] == path)
+                    and c["result"] == 0 and not c.get("repeat"))
+        return jsonify({"count": n})
+
     @app.post("/_fake/inject")
     def inject() -> Response:
         body = request.get_json(force=True)
@@ -308,6 +317,9 @@ class FakeWeChatControl:
 
     def issued(self) -> list[dict[str, Any]]:
         return self._get("issued")
+
+    def count(self, path: str | None = None) -> int:
+        return int(self._get("count", path=path)["count"])
 
     def inject(self, path: str, errcode: int | None = None, http_status: int | None = None,
                delay: float = 0.0, times: int = 1, openid: str | None = None) -> None:
