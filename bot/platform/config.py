@@ -149,6 +149,13 @@ class Config:
             "aliyun": ("sms_sign_name", "aliyun_access_key_id", "aliyun_access_key_secret"),
         }.get(self.sms_provider, ())
         _check_hours("SMS_QUIET_HOURS", self.sms_quiet_hours)
+        for spec in self.best_hours_default.split(","):
+            _check_hours("BEST_HOURS_DEFAULT", spec)
+        if min(self.stale_tracking_hours, self.pickup_reminder_hours, self.unshipped_hours) <= 0:
+            raise ConfigError(
+                "STALE_TRACKING_HOURS, PICKUP_REMINDER_HOURS and UNSHIPPED_HOURS must be > 0")
+        if self.sms_daily_cap < 0 or self.scan_interval < 0:
+            raise ConfigError("SMS_DAILY_CAP and SCAN_INTERVAL must be >= 0")
         sms_missing = [name.upper() for name in sms_needs if not getattr(self, name)]
         if sms_missing:
             raise ConfigError(f"SMS_PROVIDER={self.sms_provider} needs " + ", ".join(sms_missing))

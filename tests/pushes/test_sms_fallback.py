@@ -217,3 +217,13 @@ def test_fallback_through_alibaba_cloud(make_app, fake_wechat, worker, tmp_path)
         assert wait_for(lambda: ("order_shipped", "sent", "") in sms_log(rt, "700011"))
     finally:
         aliyun.stop()
+
+
+def test_gateway_down_then_back_retries_the_job_with_the_same_key(shop, gateway):
+    gateway.fail(503, times=1)
+    shop(event("700012", "shipped", hours=-1, phone=PHONE, carrier="SF"))
+    assert wait_for(lambda: len(gateway.messages) == 1, 30)
+    assert wait_for(lambda: [s for _, s, _ in sms_log(shop.rt, "700012")]
+                    == ["retrying", "sent"])
+    assert len(gateway.received) == 1      # the failed try never reached it
+    assert gateway.messages[0]["idempotency_key"].startswith("700012:order_shipped:")

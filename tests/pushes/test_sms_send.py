@@ -249,3 +249,9 @@ def test_config_fails_fast_on_a_half_configured_provider():
         sms_config(sms_provider="webhook", sms_webhook_secret="x")
     with pytest.raises(ConfigError, match="SMS_PROVIDER"):
         sms_config(sms_provider="twilio")
+    with pytest.raises(ConfigError, match="SMS_QUIET_HOURS"):
+        sms_config(sms_quiet_hours="late")
+    with pytest.raises(ConfigError, match="BEST_HOURS_DEFAULT"):
+        sms_config(best_hours_default="10:00-11:00,evening")
+    with pytest.raises(ConfigError, match="STALE_TRACKING_HOURS"):
+        sms_config(stale_tracking_hours=0.0)
