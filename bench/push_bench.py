@@ -154,7 +154,9 @@ def main() -> int:
            "PUSH_MERGE_DELAY": args.merge_delay, "PUSH_KF_QUOTA": "1000000",
            "BOT_DATA_DIR": str(ROOT / "data" / "bench"),
            "WECHAT_API_BASE_URL": f"http://127.0.0.1:{fake_port}/cgi-bin/"}
-    fake = start([sys.executable, "-m", "bot", "fake-wechat", "--port", str(fake_port)], env)
+    # The fake under gunicorn (one process, so one state) for HTTP keep-alive, as WeChat has.
+    fake = start([sys.executable, "-m", "gunicorn", "-w", "1", "-k", "gthread", "--threads",
+                  "8", "-b", f"127.0.0.1:{fake_port}", "bot.local.fake_wechat:wsgi_app()"], env)
     web = start([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
                  "wsgi:app"], {**env, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2"})
     worker = start([sys.executable, "-m", "bot", "worker", "--processes", "1", "--threads",

@@ -20,6 +20,8 @@ from bot.runtime import build_runtime
 
 log = logging.getLogger(__name__)
 
+CONSUMERS = 4
+
 
 def run_workers(processes: int = 2, threads: int = 8) -> int:
     """Start `processes` worker processes and supervise them until SIGINT/SIGTERM."""
@@ -63,10 +65,11 @@ def work(threads: int) -> None:
     worker.start()
     queues = sorted(rt.jobs.broker.get_declared_queues())
     log.info("worker %s consuming queues %s", os.getpid(), queues)
-    loops = [threading.Thread(target=rt.pushes.consumer().run, args=(stop,), daemon=True,
-                              name="push-consumer"),
-             threading.Thread(target=rt.pushes.scheduler.run, args=(stop,), daemon=True,
-                              name="push-scheduler")]
+    # Several readers of the change stream per process: planning waits on Redis, not CPU.
+    loops = [threading.Thread(target=rt.pushes.consumer(n).run, args=(stop,), daemon=True,
+                              name=f"push-consumer-{n}") for n in range(CONSUMERS)]
+    loops.append(threading.Thread(target=rt.pushes.scheduler.run, args=(stop,), daemon=True,
+                                  name="push-scheduler"))
     for loop in loops:
         loop.start()
     stop.wait()

@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from bot.platform.config import DEMO_DEFAULTS
 
@@ -250,13 +250,19 @@ def build_fake_app(state: FakeWeChatState) -> Flask:
     return app
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass    # one line per call would drown a benchmark's output
+
+
 class FakeWeChatServer:
     """The fake on a loopback port, served from a background thread."""
 
     def __init__(self, port: int = 0, appid: str = DEMO_DEFAULTS["wechat_appid"],
                  secret: str = DEMO_DEFAULTS["wechat_secret"], host: str = "127.0.0.1") -> None:
         self.state = FakeWeChatState(appid, secret)
-        self._server = make_server(host, port, build_fake_app(self.state), threaded=True)
+        self._server = make_server(host, port, build_fake_app(self.state), threaded=True,
+                                   request_handler=_QuietHandler)
         self.port = self._server.server_port
         self.root = f"http://{host}:{self.port}/"
         self.url = self.root + "cgi-bin/"   # what WECHAT_API_BASE_URL points at
@@ -329,6 +335,14 @@ class FakeWeChatControl:
 
     def expire_tokens(self) -> None:
         requests.post(f"{self.root}/_fake/expire", timeout=self.timeout).raise_for_status()
+
+
+def wsgi_app() -> Flask:
+    """The fake as a WSGI app with the demo credentials, for a server with HTTP keep-alive
+    (`gunicorn -k gthread "bot.local.fake_wechat:wsgi_app()"`; the benchmark uses it, since
+    werkzeug's server closes every connection and WeChat's servers do not)."""
+    return build_fake_app(FakeWeChatState(DEMO_DEFAULTS["wechat_appid"],
+                                          DEMO_DEFAULTS["wechat_secret"]))
 
 
 def serve(port: int, appid: str, secret: str,

@@ -37,6 +37,7 @@ class Target:
     stopped: dict[str, str] = field(default_factory=dict)   # channel → code that stopped it
     client_msg_id: str = ""
     quota_until: dict[str, float] = field(default_factory=dict)
+    kf_used: int = 0                # 客服消息 already sent in this window
 
     @property
     def window(self) -> str:
@@ -145,7 +146,7 @@ class KfChannel:
             return why
         if target.now - target.last_message_at > WINDOW - WINDOW_MARGIN:
             return "outside the 48 h window"
-        if self.store.kf_count(target.openid, target.window) >= self.quota:
+        if target.kf_used >= self.quota:
             return "window quota used"
         return None
 

@@ -32,7 +32,7 @@ def ensure_group(client: redis.Redis) -> None:
 
 class ChangeConsumer:
     def __init__(self, client: redis.Redis, name: str,
-                 handle: Callable[[dict[str, str]], object], *, batch: int = 100,
+                 handle: Callable[[list[dict[str, str]]], object], *, batch: int = 100,
                  block_ms: int = 1000, claim_idle: float = 15.0) -> None:
         self.redis = client
         self.name = name
@@ -56,22 +56,28 @@ class ChangeConsumer:
         return done
 
     def _handle_all(self, entries: list) -> int:
-        acked = []
-        for entry_id, fields in entries:
-            if fields is None:      # trimmed from the stream while pending
-                acked.append(entry_id)
-                continue
-            try:
-                self.handle(fields)
-            except redis.RedisError:
-                raise
-            except Exception:
-                # A change the planner cannot read would block the group forever; log it.
-                log.exception("push planning failed for %s", entry_id)
-            acked.append(entry_id)
-        if acked:
-            self.redis.xack(STREAM, GROUP, *acked)
-        return len(acked)
+        """Plan a batch at once (a few round trips for the lot); if it fails for a reason
+        other than Redis, entry by entry, so one unreadable change cannot block the group."""
+        if not entries:
+            return 0
+        # None: trimmed from the stream while pending.
+        present = [fields for _, fields in entries if fields is not None]
+        try:
+            self.handle(present)
+        except redis.RedisError:
+            raise
+        except Exception:
+            for entry_id, fields in entries:
+                if fields is None:
+                    continue
+                try:
+                    self.handle([fields])
+                except redis.RedisError:
+                    raise
+                except Exception:
+                    log.exception("push planning failed for %s", entry_id)
+        self.redis.xack(STREAM, GROUP, *[entry_id for entry_id, _ in entries])
+        return len(entries)
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():

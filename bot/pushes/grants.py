@@ -63,10 +63,14 @@ class Grants:
     def stop(self, openid: str, channel: str, code: str, at: float | None = None) -> None:
         self.redis.hset(self.stop_key(openid), channel, f"{at or time.time():.3f}|{code}")
 
-    def stopped(self, openid: str, subscribed_at: float) -> dict[str, str]:
-        """Channel → the code that stopped it, for stops newer than the latest follow."""
+    def stopped(self, openid: str, subscribed_at: float,
+                raw_stops: dict[str, str] | None = None) -> dict[str, str]:
+        """Channel → the code that stopped it, for stops newer than the latest follow
+        (`raw_stops`: the stop hash when already read)."""
         out = {}
-        for channel, raw in self.redis.hgetall(self.stop_key(openid)).items():
+        if raw_stops is None:
+            raw_stops = self.redis.hgetall(self.stop_key(openid))
+        for channel, raw in raw_stops.items():
             at, _, code = raw.partition("|")
             if float(at) >= subscribed_at:
                 out[channel] = code

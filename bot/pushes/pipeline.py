@@ -37,7 +37,9 @@ log = logging.getLogger(__name__)
 # A push due within this long is handed to Dramatiq with a delay; later ones wait in the due
 # index for the scheduler's sweep.
 DIRECT = 60.0
-ENQUEUED_TTL = 10    # s the sweep leaves a push alone after enqueueing it
+# A push handed to a job is swept (enqueued again) only if still undecided this long after it
+# was due: its job was lost. Dramatiq requeues a dead worker's jobs within ~15 s itself.
+SWEEP_GRACE = 60.0
 
 EnqueueJob = Callable[[str, float], None]   # (push id, delay in seconds)
 
@@ -87,32 +89,74 @@ class PushPipeline:
     def ensure_group(self) -> None:
         ensure_group(self.redis)
 
-    def consumer(self, **kw: Any) -> ChangeConsumer:
-        return ChangeConsumer(self.redis, self.consumer_name, self.handle_change, **kw)
+    def consumer(self, n: int = 0, **kw: Any) -> ChangeConsumer:
+        """Consumer `n` of this process (each thread reads as its own group member)."""
+        return ChangeConsumer(self.redis, f"{self.consumer_name}-{n}", self.handle_changes,
+                              **kw)
 
     def handle_change(self, fields: dict[str, str]) -> list[str]:
         """Plan and enqueue the pushes of one `orders:changes` entry; their ids."""
-        order_id = fields.get("order_id", "")
-        state = self.store.order_state(order_id) if order_id else {}
-        created = []
-        for planned in plan_change(fields, state.get("planned_exception", "")):
-            if planned.kind == "order_exception":
-                pipe = self.redis.pipeline(transaction=False)
-                self.store.set_order_state(order_id, pipe,
-                                           planned_exception=exception_sig(fields))
-                pipe.execute()
-            due = None
-            if self.placer is not None:
-                now = self.clock.now()
-                placed = self.placer(planned.kind, planned.openid, now)
-                due = placed if placed > now else None
-            pid = self.enqueue(planned.order_id, planned.kind, planned.version,
-                               openid=planned.openid, due_at=due)
-            if pid:
-                created.append(pid)
+        return self.handle_changes([fields])
+
+    def handle_changes(self, batch: list[dict[str, str]]) -> list[str]:
+        """Plan and enqueue the pushes of a batch of entries in a few round trips."""
+        exceptions = sorted({f.get("order_id", "") for f in batch
+                             if f.get("new_status") == "exception" and f.get("order_id")})
+        last_exception: dict[str, str] = {}
+        if exceptions:
+            pipe = self.redis.pipeline(transaction=False)
+            for order_id in exceptions:
+                pipe.hget(f"pushes:order:{order_id}", "planned_exception")
+            last_exception = {o: v or "" for o, v in zip(exceptions, pipe.execute(),
+                                                           strict=True)}
+        planned = []
+        for fields in batch:
+            order_id = fields.get("order_id", "")
+            for plan in plan_change(fields, last_exception.get(order_id, "")):
+                if plan.kind == "order_exception":
+                    last_exception[order_id] = exception_sig(fields)
+                planned.append(plan)
         for listener in self.change_listeners:
-            listener(fields)
-        return created
+            for fields in batch:
+                listener(fields)
+        if not planned:
+            return []
+        now = self.clock.now()
+        due = now + self.settings.merge_delay
+        direct = self._enqueue_job is not None
+        # Placed later (the user's best hour): left to the sweep, like a held push.
+        placed = {id(p): self.placer(p.kind, p.openid, now) if self.placer else now
+                  for p in planned}
+        later = {key for key, at in placed.items() if at > due}
+        pipe = self.redis.pipeline(transaction=False)
+        for order_id, sig in last_exception.items():
+            if order_id in exceptions:
+                self.store.set_order_state(order_id, pipe, planned_exception=sig)
+        ids = [push_id(p.order_id, p.kind, p.version) for p in planned]
+        for pid, plan in zip(ids, planned, strict=True):
+            if id(plan) in later:
+                at = placed[id(plan)]
+                self.store.create(pid, order_id=plan.order_id, openid=plan.openid,
+                                  kind=plan.kind, version=plan.version, due_at=at,
+                                  created_at=now, sweep_at=at, pipe=pipe)
+                continue
+            self.store.create(pid, order_id=plan.order_id, openid=plan.openid, kind=plan.kind,
+                              version=plan.version, due_at=due, created_at=now,
+                              sweep_at=due + SWEEP_GRACE if direct else due, pipe=pipe)
+        created_flags = pipe.execute()[-len(planned):]
+        created = [(pid, plan) for pid, plan, ok in zip(ids, planned, created_flags,
+                                                         strict=True) if ok]
+        if created:
+            pipe = self.redis.pipeline(transaction=False)
+            for pid, plan in created:
+                self.log.record(plan.order_id, push_id=pid, kind=plan.kind, status=QUEUED,
+                                at=now, pipe=pipe)
+            pipe.execute()
+            if self._enqueue_job is not None:
+                for pid, plan in created:
+                    if id(plan) not in later:
+                        self._enqueue_job(pid, self.settings.merge_delay)
+        return [pid for pid, _ in created]
 
     def enqueue(self, order_id: str, kind: str, version: int, *, openid: str | None = None,
                 due_at: float | None = None, reason: str = "",
@@ -126,20 +170,16 @@ class PushPipeline:
         now = self.clock.now()
         due = due_at if due_at is not None else now + self.settings.merge_delay
         pid = push_id(order_id, kind, version)
+        direct = due - now <= DIRECT and self._enqueue_job is not None
         if not self.store.create(pid, order_id=order_id, openid=openid, kind=kind,
                                  version=version, due_at=due, created_at=now, data=data,
-                                 reason=reason):
+                                 reason=reason, sweep_at=due + SWEEP_GRACE if direct else due):
             return None
         self.log.record(order_id, push_id=pid, kind=kind, status=QUEUED, at=now, reason=reason)
-        if due - now <= DIRECT:
-            self._dispatch(pid, max(due - now, 0.0))
+        if direct:
+            assert self._enqueue_job is not None
+            self._enqueue_job(pid, max(due - now, 0.0))
         return pid
-
-    def _dispatch(self, pid: str, delay: float) -> None:
-        if self._enqueue_job is None:
-            return   # no job queue here (CLI): the worker's sweep sends it
-        self.store.mark_enqueued(pid, ENQUEUED_TTL + int(delay))
-        self._enqueue_job(pid, delay)
 
     # Out --------------------------------------------------------------------------------------
 
@@ -150,18 +190,18 @@ class PushPipeline:
         """The leader's periodic task: enqueue held and delayed pushes that are now due, and
         finish messages a dead worker left in the outbox."""
         now = self.clock.now() if now is None else now
-        n = 0
-        for pid in self.store.due(now):
-            if self.store.mark_enqueued(pid, ENQUEUED_TTL) and self._enqueue_job:
-                self._enqueue_job(pid, 0.0)
-                n += 1
-        for msg_id in self.store.stuck_messages(now - 2 * CLAIM_TTL):
+        if self._enqueue_job is None:
+            return 0
+        due = self.store.due(now)
+        stuck = self.store.stuck_messages(now - 2 * CLAIM_TTL)
+        self.store.swept(due, stuck, now + SWEEP_GRACE)
+        for pid in due:
+            self._enqueue_job(pid, 0.0)
+        for msg_id in stuck:
             message = self.store.message(msg_id)
-            if message and message["members"] and self.store.mark_enqueued(
-                    message["members"][0], ENQUEUED_TTL) and self._enqueue_job:
+            if message and message["members"]:
                 self._enqueue_job(message["members"][0], 0.0)
-                n += 1
-        return n
+        return len(due) + len(stuck)
 
     # Tools ------------------------------------------------------------------------------------
 

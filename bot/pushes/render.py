@@ -118,21 +118,23 @@ class PushRenderer:
         # No time known yet: say when one will be (before shipping: once it ships).
         return w.first(f"push_{kind}_when", "push_eta_unknown")
 
-    def text(self, part: Part, lang: str, now: float) -> str:
-        data = self.fields(part, lang, now)
+    def text(self, part: Part, lang: str, now: float,
+             fields: dict[str, str] | None = None) -> str:
+        data = fields if fields is not None else self.fields(part, lang, now)
         return self.replies.text("push_message", lang, **data).strip()
 
     def message(self, parts: list[Part], lang: str, now: float) -> dict[str, Any]:
         """The whole message: one order's push, or several orders merged into one."""
-        texts = [self.text(p, lang, now) for p in parts]
-        fields = self.fields(parts[0], lang, now)
+        each = [self.fields(p, lang, now) for p in parts]
+        texts = [self.text(p, lang, now, f) for p, f in zip(parts, each, strict=True)]
+        fields = each[0]
         if len(parts) == 1:
             return {"lang": lang, "kind": parts[0].kind, "text": texts[0], "fields": fields,
                     "orders": [parts[0].order.order_id]}
         header = self.replies.text("push_merged_header", lang, count=len(parts))
         separator = self.replies.text("push_merged_separator", lang)
-        w = OrderWording(self.replies, lang, now, self.tz)
-        summary = ";".join(f"{p.order.order_id} {w.status_name(p.order.status)}" for p in parts)
+        summary = ";".join(f"{p.order.order_id} {f['status']}" for p, f in zip(parts, each,
+                                                                               strict=True))
         fields = {**fields, "count": str(len(parts)), "summary": summary, "fact": header}
         return {"lang": lang, "kind": MERGED, "text": header + "\n" + separator.join(texts),
                 "fields": fields, "orders": [p.order.order_id for p in parts],

@@ -34,7 +34,7 @@ redis.call('HSET', KEYS[1], 'order_id', ARGV[2], 'openid', ARGV[3], 'kind', ARGV
            'version', ARGV[5], 'due_at', ARGV[6], 'created_at', ARGV[7], 'data', ARGV[8],
            'reason', ARGV[9], 'status', 'queued', 'held', '0')
 redis.call('EXPIRE', KEYS[1], ARGV[10])
-redis.call('ZADD', KEYS[2], ARGV[6], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[11], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])
 return 1
 """
@@ -98,11 +98,19 @@ class PushStore:
 
     def create(self, push_id: str, *, order_id: str, openid: str, kind: str, version: int,
                due_at: float, created_at: float, data: dict[str, str] | None = None,
-               reason: str = "") -> bool:
-        """Record a new push, due at `due_at`; False when this push exists already."""
+               reason: str = "", sweep_at: float | None = None, pipe: Any = None) -> bool:
+        """Record a new push, due at `due_at`; False when this push exists already. The
+        scheduler's sweep looks at it from `sweep_at` (a push handed to a job at once is
+        swept only if still undecided long after, i.e. if its job was lost)."""
         keys = [record_key(push_id), DUE, user_key(openid)]
         args = [push_id, order_id, openid, kind, version, repr(due_at), repr(created_at),
-                json.dumps(data or {}, ensure_ascii=False), reason, RECORD_TTL]
+                json.dumps(data or {}, ensure_ascii=False), reason, RECORD_TTL,
+                repr(sweep_at if sweep_at is not None else due_at)]
+        if pipe is not None:
+            # The answer comes with the pipeline's; EVAL spares the SCRIPT EXISTS round trip
+            # a pipeline makes before EVALSHA.
+            pipe.eval(_CREATE, len(keys), *keys, *args)
+            return True
         return bool(self._create(keys=keys, args=args))
 
     def get(self, push_id: str) -> PushRecord | None:
@@ -139,9 +147,15 @@ class PushStore:
         pipe.zrem(DUE, rec.push_id)
         pipe.zrem(user_key(rec.openid), rec.push_id)
 
-    def mark_enqueued(self, push_id: str, ttl: int) -> bool:
-        """True if no job was enqueued for this push within `ttl` s (the sweep's guard)."""
-        return bool(self.redis.set(f"{PREFIX}enq:{push_id}", 1, nx=True, ex=ttl))
+    def swept(self, push_ids: list[str], msg_ids: list[str], again_at: float) -> None:
+        """The sweep enqueued these: look at them again only at `again_at` (their jobs
+        normally finish them long before)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for pid in push_ids:
+            pipe.zadd(DUE, {pid: again_at}, xx=True)
+        for msg_id in msg_ids:
+            pipe.zadd(OUTBOX, {msg_id: again_at}, xx=True)
+        pipe.execute()
 
     # Outbox ---------------------------------------------------------------------------------
 
