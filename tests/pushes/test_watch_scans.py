@@ -164,7 +164,7 @@ def test_runner_finds_each_case_once_from_real_events(app, r, clock, scan):
     first = scan.run(clock.now())
     # Created is not watched; the door delivery is dropped at the first look.
     assert first.read == 5 and first.found == [] and first.dropped == 1
-    assert r.scard(INDEX) == 3
+    assert r.zcard(INDEX) == 3
     clock.advance(49 * H)
     report = scan.run(clock.now())
     kinds = sorted((o, k) for o, k, _, _ in scan.enqueued)
@@ -206,3 +206,26 @@ def test_a_failed_enqueue_is_tried_again_next_scan(app, r, clock, scan):
         scan.run(clock.now())
     scan.run(clock.now())
     assert calls == [STUCK, STUCK] and len(FollowUpList(r)) == 1
+
+
+def test_a_scan_looks_only_at_orders_whose_next_check_is_due(app, r, clock, scan):
+    client = app.test_client()
+    post_signed(client, event("900001", "in_transit", hours=-1, openid="oA",
+                              tracking=[point(-1, "杭州转运中心", "已发出")]))
+    post_signed(client, event("900003", "paid", hours=-1, openid="oC"))
+    assert scan.run(clock.now()).watched == 2
+    # Next due: the unshipped update 24 h after payment; the stall (48 h after the last point)
+    # is further than the daily look every watched order gets anyway.
+    assert r.zscore(INDEX, "900003") == START + 23 * H
+    assert r.zscore(INDEX, "900001") == START + 24 * H
+    clock.advance(3600)
+    assert scan.run(clock.now()).watched == 0
+    # A change makes the order due at the next scan, whatever its score said.
+    post_signed(client, event("900001", "in_transit", hours=0.5, openid="oA",
+                              tracking=[point(0.5, "上海", "到达")]))
+    report = scan.run(clock.now())
+    assert report.read == 1 and report.watched == 1
+    assert r.zscore(INDEX, "900001") == START + 25 * H
+    clock.advance(22 * H)
+    report = scan.run(clock.now())
+    assert report.watched == 1 and [f.kind for f in report.found] == [NOT_SHIPPED]

@@ -1,11 +1,15 @@
 """One scan: bring the watch index up to date from the `orders:changes` stream, look at every
 watched order, and enqueue what the scans find (stuck parcels also go on the follow-up list).
 
-The index (`pushes:watch`, a set of order ids) holds the orders a scan may have something to
-say about: paid or being processed, with the carrier, or delivered to a pickup point. The
-stream is read from a cursor the scan keeps (`pushes:watch:cursor`), so no consumer group is
-needed and a second run reads nothing twice; an order leaves the index once nothing can come
-of it (cancelled, refunded, collected, delivered to the door).
+The index (`pushes:watch`, a sorted set: order id → when to look at it next) holds the orders
+a scan may have something to say about: paid or being processed, with the carrier, or
+delivered to a pickup point. A scan loads only the orders due now, so its cost follows what
+can happen, not how many orders are open: after a look, an order is next due when one of its
+thresholds is reached (the stale time, the reminder, the last call, a day after payment), or
+at once when the stream says it changed. The stream is read from a cursor the scan keeps
+(`pushes:watch:cursor`), so no consumer group is needed and a second run reads nothing twice;
+an order leaves the index once nothing can come of it (cancelled, refunded, collected,
+delivered to the door).
 
 Runs on the leader only, but is safe to run twice: each finding is claimed once
 (`pushes:watch:found:{order}:{kind}:{version}`) and the push pipeline dedupes by the same
@@ -36,12 +40,15 @@ from bot.pushes.switches import Switches
 from bot.pushes.watch.followup import FollowUpList
 from bot.pushes.watch.scans import (
     HOUR,
+    LAST_CALL,
     STUCK,
     Finding,
     collected,
+    last_movement,
     not_shipped,
     pickup_of,
     pickup_reminder,
+    status_since,
     stuck,
 )
 
@@ -52,6 +59,11 @@ CURSOR = "pushes:watch:cursor"
 FOUND_TTL = 30 * 86_400
 READ_BATCH = 1000
 LOAD_BATCH = 500
+# An order with nothing ahead is looked at again after this long anyway (a safety net for a
+# change the stream trimmed away before the scan read it).
+RECHECK = 86_400.0
+# A paid order not shipped: once its first update is due, looked at hourly (one a day at most).
+UNSHIPPED_RECHECK = 3600.0
 WATCHED = frozenset({PAID, PROCESSING, SHIPPED, IN_TRANSIT, OUT_FOR_DELIVERY, EXCEPTION,
                      DELIVERED})
 
@@ -94,7 +106,7 @@ class WatchScanner:
     def run(self, now: float) -> ScanReport:
         report = ScanReport()
         report.read = self.catch_up()
-        ids = sorted(self.redis.smembers(INDEX))
+        ids = self.redis.zrangebyscore(INDEX, "-inf", now)
         report.watched = len(ids)
         for start in range(0, len(ids), LOAD_BATCH):
             batch = ids[start:start + LOAD_BATCH]
@@ -102,8 +114,9 @@ class WatchScanner:
             gone = [i for i in batch
                     if i not in orders or not self._worth_watching(orders[i], now)]
             if gone:
-                self.redis.srem(INDEX, *gone)
+                self.redis.zrem(INDEX, *gone)
                 report.dropped += len(gone)
+            later: dict[str, float] = {}
             for order in orders.values():
                 if order.order_id in gone:
                     continue
@@ -113,7 +126,30 @@ class WatchScanner:
                         continue
                     if self._claim_and_enqueue(order, finding, due, now):
                         report.found.append(finding)
+                later[order.order_id] = self.next_check(order, now)
+            if later:
+                # XX: only orders still watched (one dropped above stays dropped).
+                self.redis.zadd(INDEX, later, xx=True)
         return report
+
+    def next_check(self, order: Order, now: float) -> float:
+        """When something about `order` may next be found without a new event."""
+        s = self.settings
+        ahead: list[float] = []
+        moved = last_movement(order)
+        if order.status in (SHIPPED, IN_TRANSIT) and moved is not None:
+            ahead.append(moved + s.stale_hours * HOUR)
+        pickup = pickup_of(order)
+        if pickup is not None:
+            ahead.append(pickup.delivered_at + s.pickup_hours * HOUR)
+            if pickup.until is not None:
+                ahead += [pickup.until - LAST_CALL, pickup.until]
+        if order.status in (PAID, PROCESSING):
+            paid_at = status_since(order, PAID) or status_since(order, PROCESSING) or now
+            first = paid_at + s.unshipped_hours * HOUR
+            ahead.append(first if first > now else now + UNSHIPPED_RECHECK)
+        upcoming = [t for t in ahead if t > now]
+        return min([*upcoming, now + RECHECK])
 
     def catch_up(self) -> int:
         """Add the orders of stream entries since the cursor to the index; how many read."""
@@ -129,7 +165,7 @@ class WatchScanner:
             ids.discard(None)
             pipe = self.redis.pipeline(transaction=False)
             if ids:
-                pipe.sadd(INDEX, *ids)
+                pipe.zadd(INDEX, dict.fromkeys(ids, 0))    # changed: look at it next scan
             cursor = entries[-1][0]
             pipe.set(CURSOR, cursor)
             pipe.execute()
@@ -145,10 +181,11 @@ class WatchScanner:
         pickup = pickup_reminder(order, now, s.pickup_hours, s.collected_words)
         if pickup:
             found.append((pickup, now))
-        due = self.place("order_not_shipped", order.openid, now)
-        late = not_shipped(order, now, s.unshipped_hours, int(local_day(due, s.tz)))
-        if late:
-            found.append((late, due))
+        if order.status in (PAID, PROCESSING):
+            due = self.place("order_not_shipped", order.openid, now)
+            late = not_shipped(order, now, s.unshipped_hours, int(local_day(due, s.tz)))
+            if late:
+                found.append((late, due))
         return found
 
     def _worth_watching(self, order: Order, now: float) -> bool:
