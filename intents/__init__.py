@@ -9,10 +9,13 @@ from __future__ import annotations
 from bot.conversation.handlers import Handler, HandlerRegistry
 from intents import (
     basics,
+    complaint,
     faq,
     greeting,
     handoff,
+    hurry,
     logistics,
+    order_focus,
     order_status,
     push_follow,
     push_offer,
@@ -20,8 +23,8 @@ from intents import (
     push_settings,
 )
 
-MODULES = [basics, faq, greeting, handoff, logistics, order_status, push_follow, push_offer,
-           push_receipts, push_settings]
+MODULES = [basics, complaint, faq, greeting, handoff, hurry, logistics, order_focus,
+           order_status, push_follow, push_offer, push_receipts, push_settings]
 
 
 def all_handlers() -> list[Handler]:
