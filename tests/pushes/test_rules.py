@@ -32,7 +32,7 @@ def test_paid_and_shipped_go_at_once_with_the_three_elements(push_env):
     paid, ship = texts(env, "oA")
     assert "200001" in paid and "已付款" in paid and "发货后" in paid
     # fact (carrier, waybill), expected time, next action (the tracking link)
-    assert "顺丰 SF200001" in ship and "预计明天下午 15:00 送达" in ship and "/track/" in ship
+    assert "顺丰 SF200001" in ship and "预计明天下午3点送达" in ship and "/track/" in ship
     assert env.statuses("200001") == [("order_paid", "queued"), ("order_paid", "sent"),
                                       ("order_shipped", "queued"), ("order_shipped", "sent")]
     entry = env.log("200001")[-1]
@@ -116,7 +116,7 @@ def test_exception_says_reason_and_new_eta_once_per_problem(push_env):
                    tracking=[point(-0.5, "杭州", "等待派送")]))
     sent = texts(env, "oE")
     assert len(sent) == 2
-    assert "收件小区封闭" in sent[1] and "后天晚上 18:00" in sent[1] and "处理中" not in sent[1]
+    assert "收件小区封闭" in sent[1] and "后天晚上6点" in sent[1] and "处理中" not in sent[1]
     env.flow(event("200005", "exception", hours=0, openid="oE",
                    exception={"reason": "暴雪停运", "new_eta": ""}))
     sent = texts(env, "oE")
