@@ -40,10 +40,12 @@ def extend_pipeline(pipeline: PushPipeline, kit: SmsKit,
     best = BestHours(client, config.timezone, parse_windows(config.best_hours_default), quiet)
     fallback = SmsFallback(kit, services.orders, services.prefs, pipeline.log, pipeline.store,
                            switches, pipeline.clock, enqueue_sms)
-    pipeline.chooser.add(SmsChannel(fallback))
-    pipeline.delivery.on_suppressed = fallback.on_suppressed
     pipeline.delivery.switched_off = lambda kind: not switches.is_on(kind)
-    pipeline.change_listeners.append(fallback.on_change)
+    if kit.provider is not None:
+        # With SMS_PROVIDER unset nothing of the SMS side runs (no jobs, no log entries).
+        pipeline.chooser.add(SmsChannel(fallback))
+        pipeline.delivery.on_suppressed = fallback.on_suppressed
+        pipeline.change_listeners.append(fallback.on_change)
     if config.push_best_hour:
         pipeline.placer = best.place
 
@@ -52,7 +54,7 @@ def extend_pipeline(pipeline: PushPipeline, kit: SmsKit,
             pipeline.enqueue(order.order_id, finding.kind, finding.version,
                              openid=order.openid, due_at=due, data=finding.data,
                              reason="scan")
-        else:
+        elif kit.provider is not None:
             fallback.on_finding(order, finding.kind, finding.version, finding.data, due)
 
     followups = FollowUpList(client)
