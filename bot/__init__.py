@@ -31,13 +31,15 @@ def create_app(config: Config | None = None, **dependencies: Any) -> Flask:
     app.extensions["bot"] = rt.services
     app.extensions["bot_coordinator"] = rt.coordinator
     app.extensions["bot_envelope"] = Envelope(config)
+    app.extensions["bot_sms"] = rt.sms
 
     from bot.orders import tracking_page as tracking
     from bot.orders import webhook as order_hooks
+    from bot.pushes.sms import hooks as sms_hooks
     from bot.wechat import callback, health
 
     # One blueprint per surface: WeChat's callback, the shop's order webhook, the customer's
-    # tracking page, and health for the load balancer.
-    for blueprint in (callback.bp, order_hooks.bp, tracking.bp, health.bp):
+    # tracking page, customers' SMS replies, and health for the load balancer.
+    for blueprint in (callback.bp, order_hooks.bp, tracking.bp, sms_hooks.bp, health.bp):
         app.register_blueprint(blueprint)
     return app

@@ -43,6 +43,7 @@ class Jobs:
         self.dispatch: Any = None
         self.leases: Any = None
         self.pushes: Any = None
+        self.sms_fallback: Any = None   # bot.pushes.sms.fallback.SmsFallback (the runtime)
         self._late_reply = dramatiq.actor(
             self._run_late_reply,
             broker=broker,
@@ -75,6 +76,19 @@ class Jobs:
             time_limit=60_000,
         )
 
+        # One job per SMS (bot/pushes/sms/fallback.py); the provider busy or unreachable raises
+        # SmsError and Dramatiq tries again with backoff, with the same idempotency key.
+        self._sms = dramatiq.actor(
+            self._run_sms,
+            broker=broker,
+            actor_name="deliver_sms",
+            queue_name="pushes",
+            max_retries=PUSH_RETRIES,
+            min_backoff=2_000,
+            max_backoff=120_000,
+            time_limit=60_000,
+        )
+
     def bind(self, services: Services, dispatch: Any, leases: Any, pushes: Any = None) -> None:
         """Give the jobs what they need to run (a worker) or just to enqueue (the web)."""
         self.services = services
@@ -94,6 +108,12 @@ class Jobs:
         delay_ms = int(delay * 1000)
         self._push.send_with_options(args=(push_id,), delay=delay_ms or None)
 
+    def sms(self, order_id: str, kind: str, version: int, data: dict[str, str],
+            delay: float = 0.0) -> None:
+        """Send one SMS (bot.pushes.sms.fallback), after `delay` seconds."""
+        self._sms.send_with_options(args=(order_id, kind, version, data),
+                                    delay=int(delay * 1000) or None)
+
     # Run side.
     def _run_late_reply(self, payload: dict[str, Any]) -> str:
         from bot.wechat.late_reply import deliver_late_reply
@@ -107,6 +127,12 @@ class Jobs:
         assert self.pushes is not None, "Jobs.bind() was not called in this worker"
         outcome = self.pushes.deliver(push_id)
         log.debug("push %s: %s", push_id, outcome)
+
+    def _run_sms(self, order_id: str, kind: str, version: int, data: dict[str, str]) -> str:
+        assert self.sms_fallback is not None, "the runtime gave the jobs no SMS fallback"
+        outcome = self.sms_fallback.run(order_id, kind, version, data)
+        log.info("sms %s for %s: %s", kind, order_id, outcome)
+        return outcome
 
     def _run_fetch_user_info(self, openid: str) -> None:
         assert self.services is not None, "Jobs.bind() was not called in this worker"

@@ -18,12 +18,13 @@ from intents import (
     order_focus,
     order_status,
     push_follow,
+    push_offer,
     push_receipts,
     push_settings,
 )
 
 MODULES = [basics, complaint, faq, greeting, handoff, hurry, logistics, order_focus,
-           order_status, push_follow, push_receipts, push_settings]
+           order_status, push_follow, push_offer, push_receipts, push_settings]
 
 
 def all_handlers() -> list[Handler]:

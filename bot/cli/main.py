@@ -83,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         config = Config.from_mapping({"bot_demo": True})
         serve(args.port, config.wechat_appid, config.wechat_secret)
         return 0
+    if args.command == "pushes" and args.pushes_command in ("settings", "export"):
+        from bot.cli import pushes_admin
+
+        return pushes_admin.run(args)
     if args.command == "pushes":
         from bot.cli.pushes import run as run_pushes
 

@@ -38,6 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     stats.add_argument("--days", type=int, default=1)
     preview = psub.add_parser("preview", help="what an order event (JSON file) would push")
     preview.add_argument("path")
+    from bot.cli import pushes_admin
+
+    pushes_admin.add_parsers(psub)      # settings, export (issue 11)
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:

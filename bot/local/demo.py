@@ -39,6 +39,7 @@ def run_demo(port: int = 8000, fake_port: int = 8001, smoke: bool = False,
     # The demo shows every push as it happens, whatever the hour: no quiet hours, no rhythm.
     os.environ.setdefault("QUIET_HOURS", "off")
     os.environ.setdefault("PUSH_TRANSIT_INTERVAL", "0")
+    os.environ.setdefault("PUSH_BEST_HOUR", "0")
     base = Config.from_env()
     os.environ["REDIS_URL"] = redis_url_for(base.redis_url, base.data_dir)
     from bot.local.fake_wechat import FakeWeChatServer

@@ -68,6 +68,23 @@ class Config:
     push_templates: str = ""
     push_kf_quota: int = 5
     push_merge_delay: float = 0.5
+    # SMS where WeChat cannot reach, and the scans for what no event says (docs/pushes.md).
+    sms_provider: str = ""                 # "", "webhook" or "aliyun"
+    sms_sign_name: str = ""
+    sms_webhook_url: str = ""
+    sms_webhook_secret: str = ""
+    sms_hook_token: str = ""               # the secret in Aliyun's SmsUp push URL
+    aliyun_access_key_id: str = ""
+    aliyun_access_key_secret: str = ""
+    aliyun_sms_endpoint: str = "dysmsapi.aliyuncs.com"
+    sms_daily_cap: int = 5
+    sms_quiet_hours: str = "22:00-08:00"
+    stale_tracking_hours: float = 48.0
+    pickup_reminder_hours: float = 24.0
+    unshipped_hours: float = 24.0
+    scan_interval: float = 600.0
+    best_hours_default: str = "10:00-11:00,20:00-21:00"
+    push_best_hour: bool = True            # non-urgent pushes wait for the user's best hour
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -127,6 +144,23 @@ class Config:
                 "PUSH_TRANSIT_INTERVAL, PUSH_DAILY_CAP and PUSH_KF_QUOTA must be >= 0")
         if self.push_templates and not Path(self.push_templates).is_file():
             raise ConfigError(f"PUSH_TEMPLATES={self.push_templates!r} is not a file")
+        if self.sms_provider not in ("", "webhook", "aliyun"):
+            raise ConfigError("SMS_PROVIDER must be webhook, aliyun or unset")
+        sms_needs = {
+            "webhook": ("sms_sign_name", "sms_webhook_url", "sms_webhook_secret"),
+            "aliyun": ("sms_sign_name", "aliyun_access_key_id", "aliyun_access_key_secret"),
+        }.get(self.sms_provider, ())
+        _check_hours("SMS_QUIET_HOURS", self.sms_quiet_hours)
+        for spec in self.best_hours_default.split(","):
+            _check_hours("BEST_HOURS_DEFAULT", spec)
+        if min(self.stale_tracking_hours, self.pickup_reminder_hours, self.unshipped_hours) <= 0:
+            raise ConfigError(
+                "STALE_TRACKING_HOURS, PICKUP_REMINDER_HOURS and UNSHIPPED_HOURS must be > 0")
+        if self.sms_daily_cap < 0 or self.scan_interval < 0:
+            raise ConfigError("SMS_DAILY_CAP and SCAN_INTERVAL must be >= 0")
+        sms_missing = [name.upper() for name in sms_needs if not getattr(self, name)]
+        if sms_missing:
+            raise ConfigError(f"SMS_PROVIDER={self.sms_provider} needs " + ", ".join(sms_missing))
         if not self.wechat_api_base_url.endswith("/"):
             object.__setattr__(self, "wechat_api_base_url", self.wechat_api_base_url + "/")
 

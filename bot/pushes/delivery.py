@@ -29,7 +29,7 @@ from bot.pushes.follows import FollowStore
 from bot.pushes.grants import Grants
 from bot.pushes.kinds import ORDER_EXCEPTION, TRANSIT_RHYTHM, kind_of
 from bot.pushes.log import FAILED, HELD, MERGED, RETRYING, SENT, SUPPRESSED, PushLog
-from bot.pushes.policy import HOLD, SEND, SUPPRESS, UserView, decide, nothing_new
+from bot.pushes.policy import HOLD, SEND, SUPPRESS, Decision, UserView, decide, nothing_new
 from bot.pushes.preferences import Preferences, PreferenceStore
 from bot.pushes.render import Part, PushRenderer
 from bot.pushes.settings import PushSettings
@@ -72,6 +72,11 @@ class Delivery:
         self.renderer = renderer
         self.default_lang = default_lang
         self._unlock = redis_client.register_script(_UNLOCK)
+        # (push, order, reason) for a push WeChat cannot carry to this user (no consent,
+        # unfollowed): the SMS fallback (bot/pushes/sms/fallback.py) may take it.
+        self.on_suppressed: Any = None
+        # kind → whether the merchant switched it off for the whole shop (bot/pushes/switches).
+        self.switched_off: Any = None
 
     # Entry point ----------------------------------------------------------------------------
 
@@ -168,8 +173,13 @@ class Delivery:
             order = orders.get(rec.order_id)
             state = states.get(rec.order_id, {})
             d = decide(rec, order, view, self.settings, now, state, self.store.exists)
+            if d.action != SUPPRESS and self.switched_off is not None \
+                    and self.switched_off(d.kind or rec.kind):
+                d = Decision(SUPPRESS, "switched_off")
             if d.action == SUPPRESS:
                 self._finish(pipe, rec, SUPPRESSED, d.reason, now)
+                if self.on_suppressed is not None and order is not None:
+                    self.on_suppressed(rec, order, d.reason)
             elif d.action == HOLD:
                 if not (rec.status == "held" and rec.due_at == d.until):
                     self.store.hold(rec, d.until, d.reason, pipe)

@@ -5,6 +5,7 @@ Kinds are data: the SMS fallback and the stuck-parcel scans add their own with `
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.orders.model import (
@@ -32,6 +33,9 @@ class Kind:
     cap_exempt: bool = False    # not counted against (nor stopped by) PUSH_DAILY_CAP
     user_action: bool = False   # caused by the user just now: not held in quiet hours
     rhythm: bool = False        # at most one per PUSH_TRANSIT_INTERVAL per order
+    # (order now, push version) → whether what the push says is still true when it is sent;
+    # for kinds no status change speaks for (the scans': bot/pushes/watch/kinds.py).
+    holds: Callable[[Order, int], bool] | None = None
 
 
 ORDER_PAID = "order_paid"

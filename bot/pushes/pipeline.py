@@ -81,6 +81,10 @@ class PushPipeline:
         self.scheduler.every("due_pushes", 1.0, self.sweep)
         self.consumer_name = name
         self._enqueue_job = enqueue_job
+        # Other features' hooks: each change entry after planning (the SMS fallback takes
+        # orders with no openid), and when a planned push should go (the best hour).
+        self.change_listeners: list[Callable[[dict[str, str]], object]] = []
+        self.placer: Callable[[str, str, float], float] | None = None
 
     def bind_jobs(self, enqueue_job: EnqueueJob) -> None:
         self._enqueue_job = enqueue_job
@@ -117,17 +121,30 @@ class PushPipeline:
                 if plan.kind == "order_exception":
                     last_exception[order_id] = exception_sig(fields)
                 planned.append(plan)
+        for listener in self.change_listeners:
+            for fields in batch:
+                listener(fields)
         if not planned:
             return []
         now = self.clock.now()
         due = now + self.settings.merge_delay
         direct = self._enqueue_job is not None
+        # Placed later (the user's best hour): left to the sweep, like a held push.
+        placed = {id(p): self.placer(p.kind, p.openid, now) if self.placer else now
+                  for p in planned}
+        later = {key for key, at in placed.items() if at > due}
         pipe = self.redis.pipeline(transaction=False)
         for order_id, sig in last_exception.items():
             if order_id in exceptions:
                 self.store.set_order_state(order_id, pipe, planned_exception=sig)
         ids = [push_id(p.order_id, p.kind, p.version) for p in planned]
         for pid, plan in zip(ids, planned, strict=True):
+            if id(plan) in later:
+                at = placed[id(plan)]
+                self.store.create(pid, order_id=plan.order_id, openid=plan.openid,
+                                  kind=plan.kind, version=plan.version, due_at=at,
+                                  created_at=now, sweep_at=at, pipe=pipe)
+                continue
             self.store.create(pid, order_id=plan.order_id, openid=plan.openid, kind=plan.kind,
                               version=plan.version, due_at=due, created_at=now,
                               sweep_at=due + SWEEP_GRACE if direct else due, pipe=pipe)
@@ -141,8 +158,9 @@ class PushPipeline:
                                 at=now, pipe=pipe)
             pipe.execute()
             if self._enqueue_job is not None:
-                for pid, _ in created:
-                    self._enqueue_job(pid, self.settings.merge_delay)
+                for pid, plan in created:
+                    if id(plan) not in later:
+                        self._enqueue_job(pid, self.settings.merge_delay)
         return [pid for pid, _ in created]
 
     def enqueue(self, order_id: str, kind: str, version: int, *, openid: str | None = None,

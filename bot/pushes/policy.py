@@ -59,6 +59,8 @@ def decide(rec: PushRecord, order: Order | None, user: UserView, settings: PushS
             return Decision(SUPPRESS, "stale")
         kind = now_kind
     spec = kind_of(kind)
+    if spec.holds is not None and not spec.holds(order, rec.version):
+        return Decision(SUPPRESS, "stale")
     if not user.following:
         return Decision(SUPPRESS, "unfollowed")
     followed = order.order_id in user.followed_orders

@@ -8,6 +8,7 @@ same thing. Besides the text (客服消息) it yields named fields for template 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,15 @@ _PICKUP = re.compile(
     r"(?:取件码|提货码|取货码|取件号|pickup code)\s*[::为是]?\s*([A-Za-z0-9-]{3,12})",
     re.IGNORECASE)
 MERGED = "merged"
+
+# kind → (wording, order, fields, now) → more fields (e.g. "expected"), for kinds added
+# outside this module (bot/pushes/watch/kinds.py).
+FieldsHook = Callable[[OrderWording, Order, dict[str, str], float], dict[str, str]]
+FIELD_HOOKS: dict[str, FieldsHook] = {}
+
+
+def register_fields(kind: str, hook: FieldsHook) -> None:
+    FIELD_HOOKS[kind] = hook
 
 
 @dataclass(frozen=True)
@@ -72,9 +82,17 @@ class PushRenderer:
             at = w.delivered_at(order)
             data["delivered_at"] = w.text("order_delivered_at", when=w.when(at)) if at else ""
             found = _PICKUP.search(point.description) if point else None
-            if found and point is not None:
+            if order.pickup_code:
+                # The order's own pickup fields (docs/orders.md) win over the tracking text.
+                data["pickup_code"] = order.pickup_code
+                data["pickup_place"] = order.pickup_place or (point.location if point else "")
+            elif found and point is not None:
                 data["pickup_code"], data["pickup_place"] = found.group(1), point.location
-        data["expected"] = self._expected(w, kind, order, data)
+        hook = FIELD_HOOKS.get(kind)
+        if hook is not None:
+            data.update(hook(w, order, data, now))
+        if "expected" not in data:
+            data["expected"] = self._expected(w, kind, order, data)
         data["fact"] = w.text(f"push_{kind}_fact", **data)
         data["next"] = w.first(f"push_{kind}_next", **data)
         note = w.category_note(order)

@@ -41,8 +41,9 @@ KF = "message/custom/send"
 
 def start_worker(redis_url: str, api_url: str, data_dir: Path, processes: int = 1,
                  **extra: str) -> subprocess.Popen:
+    # Best-hour placement (test_best_hour_switches.py) off: these tests see pushes as they go.
     env = {**os.environ, "BOT_DEMO": "1", "REDIS_URL": redis_url, "WECHAT_API_BASE_URL": api_url,
-           "BOT_DATA_DIR": str(data_dir), **extra}
+           "BOT_DATA_DIR": str(data_dir), "PUSH_BEST_HOUR": "0", **extra}
     # Its own process group, so SIGKILL reaches the supervisor and its worker children alike.
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "worker", "--processes", str(processes), "--threads", "8"],
