@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import json
-
 from bot.conversation.context import MessageContext
+from bot.conversation.handoffs import HandoffQueue
 from bot.conversation.handlers import Handler
 from bot.conversation.replies import TRANSFER, Reply
 from bot.conversation.service_hours import on_duty
-
-QUEUE = "handoff:requests"
-QUEUE_MAX = 10_000
 
 
 def hand_off(ctx: MessageContext) -> Reply:
     services = ctx.services
     config = services.config
     duty = on_duty(config.service_hours, services.clock, config.timezone)
-    request = {"openid": ctx.openid, "text": ctx.text, "at": int(services.clock.now()),
-               "on_duty": duty}
-    # Kept for staff either way: outside hours it is the list they work through next morning.
-    pipe = services.redis.pipeline(transaction=False)
-    pipe.lpush(QUEUE, json.dumps(request, ensure_ascii=False))
-    pipe.ltrim(QUEUE, 0, QUEUE_MAX - 1)
-    pipe.execute()
+    # Queued for staff either way: outside hours it is the list they work through next
+    # morning, in the console beside the conversation so far.
+    HandoffQueue(services.redis).request(ctx.openid, ctx.text, services.clock.now(), duty)
+    ctx.notes["handoff"] = True
     ctx.state.clear()
     if duty:
         return Reply(ctx.text_of("handoff_transferred"), kind=TRANSFER)

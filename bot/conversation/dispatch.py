@@ -16,11 +16,15 @@ from bot.conversation.replies import Reply, normalise_lang
 from bot.conversation.services import Services
 from bot.conversation.text_router import route
 from bot.conversation.throttle import FloodGuard
+from bot.conversation.transcript import BOT, EVENT, IN, Transcripts
+from bot.platform.daily import DailyStats
 
 log = logging.getLogger(__name__)
 
 FALLBACK = "fallback"
 MEDIA = "media"
+# Intents that ask where an order is: the overview counts them per 100 orders in transit.
+WHERE_IS_MY_ORDER = frozenset({"order_status", "logistics"})
 
 
 class UserFacingError(Exception):
@@ -39,6 +43,8 @@ class Dispatcher:
         self.services = services
         config = services.config
         self.flood = FloodGuard(services.redis, config.flood_limit, config.flood_window)
+        self.transcripts = Transcripts(services.redis, config.transcript_days)
+        self.stats = DailyStats(services.redis, config.timezone)
 
     def preload_keys(self, msg: Incoming) -> tuple[list[str], int]:
         """Keys whose values every message needs, for the coordinator to read with its claim:
@@ -74,18 +80,50 @@ class Dispatcher:
             lang=lang,
             text=msg.text,
         )
+        reply: Reply | None = None
         try:
-            return self._route(ctx)
+            reply = self._route(ctx)
         except UserFacingError as exc:
-            return ctx.reply(exc.template, **exc.data)
+            reply = ctx.reply(exc.template, **exc.data)
         except redis.RedisError:
             raise  # the callback answers "系统繁忙"; nothing here can work without Redis
         except Exception:
             # A bug must not leave the user without an answer, nor show them a traceback.
             log.exception("handler failed for %s", msg.dedup_key)
-            return ctx.reply("internal_error")
-        finally:
-            ctx.state.save(pipe)
+            reply = ctx.reply("internal_error")
+        own = pipe is None
+        pipe = services.redis.pipeline(transaction=False) if own else pipe
+        ctx.state.save(pipe)
+        self._record_turn(ctx, reply, pipe)
+        if own:
+            pipe.execute()
+        return reply
+
+    def _record_turn(self, ctx: MessageContext, reply: Reply | None,
+                     pipe: redis.client.Pipeline) -> None:
+        """The turn's transcript entries and daily counts, queued into the turn's pipeline."""
+        msg, now = ctx.msg, self.services.clock.now()
+        if msg.is_event:
+            if msg.event == "unsubscribe":
+                return
+            said = {"dir": EVENT, "text": f"{msg.event} {msg.event_key}".strip()}
+        else:
+            said = {"dir": IN, "text": msg.text or f"[{msg.kind}]"}
+        entries = [said]
+        if reply is not None and reply.text:
+            entries.append({"dir": BOT, "text": reply.text, "kind": reply.kind,
+                            "intent": ctx.notes.get("intent")})
+        self.transcripts.add(pipe, msg.openid, now, entries, customer_spoke=True)
+        handed_off = bool(ctx.notes.get("handoff"))
+        counts = {"handoffs": int(handed_off)}
+        if not msg.is_event:
+            unmatched = bool(ctx.notes.get("unmatched"))
+            counts.update(
+                messages=1, unmatched=int(unmatched),
+                answered=int(not unmatched and not handed_off and reply is not None),
+                wismo=int(ctx.notes.get("intent") in WHERE_IS_MY_ORDER),
+            )
+        self.stats.add(pipe, now, **counts)
 
     def _preload(self, msg: Incoming) -> list:
         services = self.services

@@ -46,7 +46,7 @@ def test_handoff_outside_hours_gives_hours_and_keeps_request(seeded_app, clock, 
     chat = simulator_for(seeded_app, clock)
     text = chat.text(USER, "转人工")
     assert "09:00-21:00" in text
-    assert r.llen("handoff:requests") == 1
+    assert r.zcard("handoff:queue") == 1
 
 
 def test_push_settings_by_chat(chat, seeded_app):
