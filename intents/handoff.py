@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.conversation.context import MessageContext
-from bot.conversation.handoffs import HandoffQueue
 from bot.conversation.handlers import Handler
+from bot.conversation.handoffs import HandoffQueue
 from bot.conversation.replies import TRANSFER, Reply
 from bot.conversation.service_hours import on_duty
 

@@ -43,12 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("path", nargs="?")
 
     sub.add_parser("match", help="match queries from stdin, one JSON line out per line in")
+
+    from bot.cli.console import add_parser as add_console_parser
+
+    add_console_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.command in ("match", "intents", "chat")
+    logging.basicConfig(level=logging.WARNING if args.command in ("match", "intents", "chat", "console")
                         else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command == "demo":
@@ -76,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         config = Config.from_mapping({"bot_demo": True})
         serve(args.port, config.wechat_appid, config.wechat_secret)
         return 0
+    if args.command == "console":
+        from bot.cli.console import run as run_console
+
+        return run_console(args)
     if args.command in ("intents", "match"):
         from bot.cli.intents import run
 

@@ -25,7 +25,8 @@ WINDOW_SECONDS = 48 * 3600
 IN, BOT, AGENT, EVENT = "in", "bot", "agent", "event"
 
 # Mainland mobile numbers, shown as the chat shows them: 138****5678.
-_MOBILE = re.compile(r"(?<![0-9０-９])(?:\+?86[- ]?)?(1[3-9][0-9]{1})([0-9]{4})([0-9]{4})(?![0-9０-９])")
+_MOBILE = re.compile(
+    r"(?<![0-9０-９])(?:\+?86[- ]?)?(1[3-9][0-9])([0-9]{4})([0-9]{4})(?![0-9０-９])")
 
 
 def mask(text: str) -> str:

@@ -218,8 +218,9 @@ class UnmatchedStore:
                     self._by_length[len(rep)].remove(rep)
 
     def dismiss(self, group_id: str) -> bool:
-        """Staff say the group is not for the shop: keep its queries (normalised) in the
-        DISMISSED set, for the matcher to learn from, and drop the group."""
+        """Staff say the group is not for the shop: keep its queries (as typed, and the
+        group's normalised text) in the DISMISSED set, for the matcher to learn from, and
+        drop the group."""
         info = self.redis.hgetall(self.group_key(group_id))
         if not info:
             return False

@@ -1,0 +1,108 @@
+"""Hand-offs and conversations: the queue of customers waiting for a person, each
+conversation so far with the customer's orders beside it, and a reply box that sends 客服消息
+while WeChat's 48-hour window is open."""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, request, url_for
+
+from bot.console.blueprint import bp, console, form_text, page
+from bot.console.security import AGENT, role
+from bot.conversation.transcript import AGENT as AGENT_ENTRY
+from bot.conversation.transcript import WINDOW_SECONDS
+from bot.orders.masking import mask_address, mask_phone
+from bot.wechat.api import WeChatError, WeChatRejected
+
+# WeChat's answer when the 48-hour window is closed, or the customer unfollowed.
+WINDOW_CLOSED = {45015, 43004}
+REPLY_MAX = 600
+
+
+@bp.route("/handoffs")
+@role(AGENT)
+def handoffs():  # noqa: ANN201
+    c = console()
+    return page("handoffs.html", waiting=c.handoffs.waiting(), now=c.services.clock.now())
+
+
+@bp.route("/conversations")
+@role(AGENT)
+def conversations():  # noqa: ANN201
+    c = console()
+    openid = (request.args.get("openid") or "").strip()
+    if openid:
+        return redirect(url_for("console.conversation", openid=openid))
+    offset = max(request.args.get("offset", 0, type=int), 0)
+    recent = c.transcripts.recent(limit=50, offset=offset)
+    waiting = {h["openid"] for h in c.handoffs.waiting()}
+    return page("conversations.html", recent=recent, waiting=waiting, offset=offset)
+
+
+def _orders(openid: str) -> list[dict]:
+    orders = console().services.orders.recent(openid, limit=10)
+    return [{
+        "id": o.order_id, "status": o.status, "carrier": o.carrier,
+        "tracking_no": o.tracking_no, "eta": o.eta, "amount": o.amount,
+        "items": ", ".join(f"{i.name} ×{i.quantity}" for i in o.items),
+        "phone": mask_phone(o.phone), "address": mask_address(o.address),
+        "exception": o.exception_reason, "updated_at": o.updated_at,
+    } for o in orders]
+
+
+@bp.route("/conversations/<openid>")
+@role(AGENT)
+def conversation(openid: str):  # noqa: ANN201
+    c = console()
+    now = c.services.clock.now()
+    last_in = c.transcripts.last_customer_message(openid)
+    return page(
+        "conversation.html",
+        openid=openid,
+        entries=c.transcripts.read(openid),
+        handoff=c.handoffs.get(openid),
+        orders=_orders(openid),
+        window_open=c.transcripts.window_open(openid, now),
+        window_ends=(last_in + WINDOW_SECONDS) if last_in else None,
+        user=c.services.users.get(openid),
+        reply_max=REPLY_MAX,
+    )
+
+
+@bp.route("/conversations/<openid>/reply", methods=["POST"])
+@role(AGENT)
+def conversation_reply(openid: str):  # noqa: ANN201
+    c = console()
+    text = form_text("text", REPLY_MAX)
+    here = url_for("console.conversation", openid=openid)
+    if not text:
+        flash("reply_empty", "error")
+        return redirect(here)
+    now = c.services.clock.now()
+    if not c.transcripts.window_open(openid, now):
+        flash("reply_window_closed", "error")
+        return redirect(here)
+    try:
+        c.services.wechat.send_text(openid, text)
+    except WeChatRejected as exc:
+        flash("reply_window_closed" if exc.errcode in WINDOW_CLOSED else "reply_rejected",
+              "error")
+        c.record("reply_failed", openid=openid, errcode=exc.errcode)
+        return redirect(here)
+    except WeChatError:
+        flash("reply_unavailable", "error")
+        return redirect(here)
+    c.transcripts.append(openid, now, {"dir": AGENT_ENTRY, "text": text, "by": g.account.name})
+    c.handoffs.close(openid)
+    c.record("reply_sent", openid=openid, text=text)
+    flash("reply_sent", "ok")
+    return redirect(here)
+
+
+@bp.route("/conversations/<openid>/close", methods=["POST"])
+@role(AGENT)
+def conversation_close(openid: str):  # noqa: ANN201
+    c = console()
+    if c.handoffs.close(openid):
+        c.record("handoff_closed", openid=openid)
+        flash("handoff_closed", "ok")
+    return redirect(url_for("console.handoffs"))
