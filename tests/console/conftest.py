@@ -41,7 +41,10 @@ class ConsoleClient:
 
     def login(self, name: str, password: str, **kw):  # noqa: ANN003, ANN201
         self.get("/console/login")
-        return self.post("/console/login", {"name": name, "password": password, **kw})
+        resp = self.post("/console/login", {"name": name, "password": password, **kw})
+        if resp.status_code == 302:
+            self.get("/console/inbox")   # a new session: pick up its CSRF token
+        return resp
 
 
 @pytest.fixture
