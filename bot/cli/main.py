@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.command in ("match", "intents", "chat", "console")
+    quiet = ("match", "intents", "chat", "console")
+    logging.basicConfig(level=logging.WARNING if args.command in quiet
                         else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command == "demo":

@@ -55,7 +55,8 @@ def line_chart(title: str, days: Sequence[date], series: Series,
         parts.append(f'<text x="{LEFT - 4}" y="{gy + 4:.1f}" text-anchor="end" font-size="11" '
                      f'fill="#6b7280">{_fmt(top * frac, percent)}</text>')
     for i, day in enumerate(days):
-        if i % 7 == 0 or i == len(days) - 1:
+        last = len(days) - 1
+        if (i % 7 == 0 and last - i >= 3) or i == last:
             parts.append(f'<text x="{x(i):.1f}" y="{HEIGHT - 8}" text-anchor="middle" '
                          f'font-size="11" fill="#6b7280">{day.month}/{day.day}</text>')
     for (name, points), colour in zip(series, COLOURS, strict=False):

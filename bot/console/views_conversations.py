@@ -43,7 +43,7 @@ def _orders(openid: str) -> list[dict]:
     return [{
         "id": o.order_id, "status": o.status, "carrier": o.carrier,
         "tracking_no": o.tracking_no, "eta": o.eta, "amount": o.amount,
-        "items": ", ".join(f"{i.name} ×{i.quantity}" for i in o.items),
+        "goods": ", ".join(f"{i.name} ×{i.quantity}" for i in o.items),
         "phone": mask_phone(o.phone), "address": mask_address(o.address),
         "exception": o.exception_reason, "updated_at": o.updated_at,
     } for o in orders]

@@ -70,7 +70,8 @@ def test_add_as_example_of_an_unknown_intent_changes_nothing(console_app, agent,
     assert only_group(console_app)["id"] == group["id"]
 
 
-def test_dismiss_keeps_the_query_for_the_matcher_and_empties_the_inbox(console_app, agent, clock, r):
+def test_dismiss_keeps_the_query_for_the_matcher_and_empties_the_inbox(console_app, agent,
+                                                                       clock, r):
     simulator_for(console_app, clock).text(USER, "蓝色的收音机")
     group = only_group(console_app)
     agent.get("/console/inbox")
@@ -83,7 +84,8 @@ def test_dismiss_keeps_the_query_for_the_matcher_and_empties_the_inbox(console_a
 
 def faq_form(**values) -> dict:
     form = {"creating": "1", "id": "faq_gift", "question": "可以礼品包装吗",
-            "answer": "可以,下单时备注“礼品包装”即可,免费。", "examples": "能帮我包装成礼物吗\n送人的能包好看点吗",
+            "answer": "可以,下单时备注“礼品包装”即可,免费。",
+            "examples": "能帮我包装成礼物吗\n送人的能包好看点吗",
             "keywords": "", "terms": "", "threshold": "", "question_en": "", "group": ""}
     form.update(values)
     return form
