@@ -3,10 +3,12 @@ in the `views_*` modules, each about one page; `mount` puts it all on the app.""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import redis
 from flask import Blueprint, current_app, g, render_template, request, session
 
 from bot.console.accounts import AccountStore
@@ -18,6 +20,8 @@ from bot.conversation.handoffs import HandoffQueue
 from bot.conversation.services import Services
 from bot.conversation.transcript import Transcripts
 from bot.platform.daily import DailyStats
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static")
@@ -110,6 +114,12 @@ def _error(exc):  # noqa: ANN001, ANN202
     code = getattr(exc, "code", 400)
     key = "error_csrf" if getattr(exc, "description", "") == "csrf" else f"error_{code}"
     return page("error.html", status=code, message_key=key)
+
+
+@bp.errorhandler(redis.RedisError)
+def _redis_down(exc):  # noqa: ANN001, ANN202
+    log.error("console: Redis unavailable: %s", exc)
+    return page("error.html", status=503, message_key="error_503")
 
 
 def form_text(name: str, limit: int = 2000) -> str:

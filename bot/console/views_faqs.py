@@ -112,7 +112,14 @@ def faq_save():  # noqa: ANN201
     if request.form.get("action") == "try":
         trial = None
         error = None
+        stored = store.get(doc["id"]) if not creating else None
         try:
+            if stored and stored.get("builtin"):
+                # Built-ins are edited in intents/builtin.yaml: try them as they are.
+                doc = {k: v for k, v in stored.items() if k != "builtin"}
+                trial = run_trial(store, doc, form_text("try_question", 500))
+                return page("faq_edit.html", doc=doc, creating=False, group="", trial=trial,
+                            readonly=True, try_question=form_text("try_question", 500))
             clean = validate(doc, creating)
             trial = run_trial(store, clean, form_text("try_question", 500))
         except IntentFileError as exc:

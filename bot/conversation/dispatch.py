@@ -25,6 +25,8 @@ FALLBACK = "fallback"
 MEDIA = "media"
 # Intents that ask where an order is: the overview counts them per 100 orders in transit.
 WHERE_IS_MY_ORDER = frozenset({"order_status", "logistics"})
+# Events that are the customer doing something (each opens WeChat's 48-hour window).
+CONVERSATION_EVENTS = frozenset({"subscribe", "click", "scan"})
 
 
 class UserFacingError(Exception):
@@ -104,7 +106,9 @@ class Dispatcher:
         """The turn's transcript entries and daily counts, queued into the turn's pipeline."""
         msg, now = ctx.msg, self.services.clock.now()
         if msg.is_event:
-            if msg.event == "unsubscribe":
+            # Only what a customer does (and what opens WeChat's 48-hour window) is kept;
+            # location reports, page views and delivery receipts are not conversation.
+            if msg.event not in CONVERSATION_EVENTS:
                 return
             said = {"dir": EVENT, "text": f"{msg.event} {msg.event_key}".strip()}
         else:
@@ -113,7 +117,6 @@ class Dispatcher:
         if reply is not None and reply.text:
             entries.append({"dir": BOT, "text": reply.text, "kind": reply.kind,
                             "intent": ctx.notes.get("intent")})
-        self.transcripts.add(pipe, msg.openid, now, entries, customer_spoke=True)
         handed_off = bool(ctx.notes.get("handoff"))
         counts = {"handoffs": int(handed_off)}
         if not msg.is_event:
@@ -123,7 +126,9 @@ class Dispatcher:
                 answered=int(not unmatched and not handed_off and reply is not None),
                 wismo=int(ctx.notes.get("intent") in WHERE_IS_MY_ORDER),
             )
-        self.stats.add(pipe, now, **counts)
+        self.transcripts.add(pipe, msg.openid, now, entries, customer_spoke=True,
+                             counts_key=self.stats.key_for(now), counts=counts,
+                             counts_ttl=self.stats.ttl)
 
     def _preload(self, msg: Incoming) -> list:
         services = self.services

@@ -32,6 +32,13 @@ class DailyStats:
     def day_of(self, at: float) -> date:
         return datetime.fromtimestamp(at, tz=UTC).astimezone(self.tz).date()
 
+    def key_for(self, at: float) -> str:
+        return day_key(self.day_of(at))
+
+    @property
+    def ttl(self) -> int:
+        return KEEP_DAYS * 86_400
+
     def add(self, pipe: redis.client.Pipeline, at: float, **counts: int) -> None:
         """Queue increments for the day of `at` into `pipe` (the caller executes it)."""
         counts = {k: v for k, v in counts.items() if v}

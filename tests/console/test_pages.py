@@ -277,3 +277,35 @@ def test_cli_add_user_reads_the_password_from_stdin(r, console_app):
     short = build_parser().parse_args(["console", "add-user", "x", "--role", "agent"])
     assert run(short, io.StringIO("short\n"), console.accounts, console.audit) == 1
     assert console.accounts.get("x") is None
+
+
+def test_builtin_intents_can_be_tried_but_not_edited(console_app, admin):
+    admin.get("/console/faqs/handoff")
+    html = admin.post("/console/faqs/save", {
+        "creating": "0", "id": "handoff", "question": "changed", "answer": "x",
+        "action": "try", "try_question": "我要找人工"}).get_data(as_text=True)
+    assert "能回答" in html and "handoff" in html and 'value="save"' not in html
+    assert console_app.extensions["bot"].intents.get("handoff")["question"] != "changed"
+
+
+def test_an_import_larger_than_a_callback_body_is_accepted(console_app, admin):
+    docs = [{"id": f"faq_bulk_{i}", "question": f"批量问题{i}", "answer": "答" * 200}
+            for i in range(300)]
+    data = json.dumps(docs, ensure_ascii=False).encode()
+    assert len(data) > console_app.config["MAX_CONTENT_LENGTH"]
+    admin.get("/console/faqs")
+    resp = admin.post("/console/faqs/import", {"file": (io.BytesIO(data), "bulk.json")},
+                      content_type="multipart/form-data")
+    assert resp.status_code == 302
+    assert console_app.extensions["bot"].intents.get("faq_bulk_299") is not None
+
+
+def test_redis_down_gives_a_clear_page_not_a_crash(make_app):
+    import redis
+
+    app = make_app(redis_client=redis.Redis(port=1, decode_responses=True,
+                                            socket_connect_timeout=0.2))
+    c = ConsoleClient(app)
+    assert c.get("/console/login").status_code == 200
+    resp = c.post("/console/login", {"name": "boss", "password": "whatever-123"})
+    assert resp.status_code == 503 and "Redis" in resp.get_data(as_text=True)
