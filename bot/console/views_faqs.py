@@ -71,7 +71,8 @@ def suggested_id(question: str) -> str:
 @role(ADMIN)
 def faqs():  # noqa: ANN201
     query = (request.args.get("q") or "").strip().lower()
-    docs = console().services.intents.all()
+    # The merchant's own FAQs first; the built-ins (editable only in their file) after them.
+    docs = sorted(console().services.intents.all(), key=lambda d: (bool(d.get("builtin")), d["id"]))
     if query:
         docs = [d for d in docs if query in json.dumps(d, ensure_ascii=False).lower()]
     return page("faqs.html", docs=docs, q=query)
