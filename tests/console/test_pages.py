@@ -309,3 +309,17 @@ def test_redis_down_gives_a_clear_page_not_a_crash(make_app):
     assert c.get("/console/login").status_code == 200
     resp = c.post("/console/login", {"name": "boss", "password": "whatever-123"})
     assert resp.status_code == 503 and "Redis" in resp.get_data(as_text=True)
+
+
+def test_trying_more_questions_against_the_same_edit(console_app, admin):
+    from bot.console import trial
+
+    admin.get("/console/faqs/new")
+    form = faq_form(action="try", terms="礼品包装", try_question="能帮我包装成礼物吗")
+    first = admin.post("/console/faqs/save", form).get_data(as_text=True)
+    built = next(iter(trial._last.values()))[0]
+    second = admin.post("/console/faqs/save", {**form, "try_question": "运费多少"}
+                        ).get_data(as_text=True)
+    assert next(iter(trial._last.values()))[0] is built      # no second build
+    assert "faq_gift" in first.split("用这次修改")[1].split("用已保存的")[0]
+    assert "faq_shipping_fee" in second.split("用这次修改")[1].split("用已保存的")[0]
