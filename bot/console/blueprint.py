@@ -16,9 +16,9 @@ from bot.console.audit import AuditLog
 from bot.console.i18n import DEFAULT, LANGS, translate
 from bot.console.security import generate_csrf, guard, secure_headers
 from bot.console.throttle import LoginThrottle
-from bot.conversation.handoffs import HandoffQueue
+from bot.conversation.handoffs import HandoffBook
 from bot.conversation.services import Services
-from bot.conversation.transcript import Transcripts
+from bot.conversation.transcript import Transcript
 from bot.platform.daily import DailyStats
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,8 @@ class Console:
     accounts: AccountStore
     throttle: LoginThrottle
     audit: AuditLog
-    transcripts: Transcripts
-    handoffs: HandoffQueue
+    transcripts: Transcript
+    handoffs: HandoffBook
     stats: DailyStats
 
     def record(self, action: str, **detail: object) -> None:
@@ -51,8 +51,8 @@ def build_console(services: Services) -> Console:
         accounts=AccountStore(client),
         throttle=LoginThrottle(client),
         audit=AuditLog(client),
-        transcripts=Transcripts(client, config.transcript_days),
-        handoffs=HandoffQueue(client),
+        transcripts=Transcript(client, config.transcript_days),
+        handoffs=HandoffBook(client),
         stats=DailyStats(client, config.timezone),
     )
 

@@ -1,28 +1,34 @@
-"""Hand-offs and conversations: the queue of customers waiting for a person, each
-conversation so far with the customer's orders beside it, and a reply box that sends 客服消息
-while WeChat's 48-hour window is open."""
+"""Hand-offs and conversations: the queue of customers waiting for a person (they asked, they
+complained, they sent a photo of damage), each conversation so far with the customer's orders
+beside it, and a reply box that sends 客服消息 while WeChat's 48-hour window is open."""
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 
 from bot.console.blueprint import bp, console, form_text, page
 from bot.console.security import AGENT, role
-from bot.conversation.transcript import AGENT as AGENT_ENTRY
-from bot.conversation.transcript import WINDOW_SECONDS
+from bot.conversation.handoffs import Handoff
+from bot.conversation.transcript import MAX_TURNS, WINDOW_SECONDS
 from bot.orders.masking import mask_address, mask_phone
 from bot.wechat.api import WeChatError, WeChatRejected
 
-# WeChat's answer when the 48-hour window is closed, or the customer unfollowed.
+# WeChat's answers when the 48-hour window is closed, or the customer unfollowed.
 WINDOW_CLOSED = {45015, 43004}
 REPLY_MAX = 600
+QUEUE_SHOWN = 200
+
+
+def waiting() -> list[Handoff]:
+    book = console().handoffs
+    found = (book.get(i) for i in book.open_ids(QUEUE_SHOWN))
+    return [h for h in found if h is not None]
 
 
 @bp.route("/handoffs")
 @role(AGENT)
 def handoffs():  # noqa: ANN201
-    c = console()
-    return page("handoffs.html", waiting=c.handoffs.waiting(), now=c.services.clock.now())
+    return page("handoffs.html", waiting=waiting())
 
 
 @bp.route("/conversations")
@@ -34,8 +40,8 @@ def conversations():  # noqa: ANN201
         return redirect(url_for("console.conversation", openid=openid))
     offset = max(request.args.get("offset", 0, type=int), 0)
     recent = c.transcripts.recent(limit=50, offset=offset)
-    waiting = {h["openid"] for h in c.handoffs.waiting()}
-    return page("conversations.html", recent=recent, waiting=waiting, offset=offset)
+    return page("conversations.html", recent=recent, waiting={h.openid for h in waiting()},
+                offset=offset)
 
 
 def _orders(openid: str) -> list[dict]:
@@ -49,17 +55,25 @@ def _orders(openid: str) -> list[dict]:
     } for o in orders]
 
 
+def _photos(handoff: Handoff | None) -> list[dict]:
+    # Only web links: a customer-supplied "javascript:" URL must never become a link.
+    return [p for p in (handoff.photos if handoff else [])
+            if str(p.get("url", "")).startswith(("https://", "http://"))]
+
+
 @bp.route("/conversations/<openid>")
 @role(AGENT)
 def conversation(openid: str):  # noqa: ANN201
     c = console()
     now = c.services.clock.now()
     last_in = c.transcripts.last_customer_message(openid)
+    handoff = c.handoffs.current(openid)
     return page(
         "conversation.html",
         openid=openid,
-        entries=c.transcripts.read(openid),
-        handoff=c.handoffs.get(openid),
+        turns=c.transcripts.last(openid, MAX_TURNS),
+        handoff=handoff,
+        photos=_photos(handoff),
         orders=_orders(openid),
         window_open=c.transcripts.window_open(openid, now),
         window_ends=(last_in + WINDOW_SECONDS) if last_in else None,
@@ -91,9 +105,11 @@ def conversation_reply(openid: str):  # noqa: ANN201
     except WeChatError:
         flash("reply_unavailable", "error")
         return redirect(here)
-    c.transcripts.append(openid, now, {"dir": AGENT_ENTRY, "text": text, "by": g.account.name})
-    c.handoffs.close(openid)
-    c.record("reply_sent", openid=openid, text=text)
+    c.transcripts.add_reply(openid, now, text, g.account.name)
+    handoff = c.handoffs.current(openid)
+    if handoff is not None:
+        c.handoffs.close(handoff.id)
+    c.record("reply_sent", openid=openid, text=text, handoff=handoff.id if handoff else "")
     flash("reply_sent", "ok")
     return redirect(here)
 
@@ -102,7 +118,10 @@ def conversation_reply(openid: str):  # noqa: ANN201
 @role(AGENT)
 def conversation_close(openid: str):  # noqa: ANN201
     c = console()
-    if c.handoffs.close(openid):
-        c.record("handoff_closed", openid=openid)
-        flash("handoff_closed", "ok")
+    handoff = c.handoffs.current(openid)
+    if handoff is None:
+        abort(404)
+    c.handoffs.close(handoff.id)
+    c.record("handoff_closed", openid=openid, handoff=handoff.id)
+    flash("handoff_closed", "ok")
     return redirect(url_for("console.handoffs"))

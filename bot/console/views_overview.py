@@ -61,5 +61,5 @@ def overview():  # noqa: ANN201
     ]
     today = rows[-1][1] if rows else {}
     return page("overview.html", charts=charts, today=today, days=DAYS,
-                waiting=c.handoffs.size(),
+                waiting=c.services.redis.zcard(c.handoffs.QUEUE),
                 unmatched_groups=c.services.redis.zcard(GROUPS))

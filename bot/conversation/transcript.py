@@ -1,11 +1,16 @@
-"""Conversation transcripts for support staff, kept `TRANSCRIPT_DAYS` and masked like the chat.
+"""Each user's conversation, turn by turn, so that a hand-off reaches staff with the conversation
+attached and the staff console can show it; kept `TRANSCRIPT_DAYS` and masked like the chat.
 
-The dispatcher records each turn (the customer's message and the bot's reply) into the pipeline
-the turn already sends, so a transcript costs no round trip of its own. Keys:
-- `conv:{openid}`   list of JSON entries, oldest first, the last ENTRIES_KEPT kept
-- `conv:recent`     sorted set: openid -> time of the last entry (the conversations list)
-- `conv:last_in`    sorted set: openid -> time of the customer's last message or event, which
-                    opens WeChat's 48-hour window for 客服消息
+Keys:
+- `chat:{openid}:turns`  list, newest first, of JSON turns `{"at", "kind", "in", "out",
+                         "handler"}` (a staff reply: kind `agent`, `out`, `by`), capped at
+                         MAX_TURNS, expiring `TRANSCRIPT_DAYS` after the last one
+- `chat:recent`          sorted set: openid -> time of the last turn (the console's list)
+- `chat:last_in`         sorted set: openid -> time of the customer's last message or action,
+                         which opens WeChat's 48-hour window for 客服消息
+
+The dispatcher queues each turn, and the day's counters (`bot.platform.daily`), into the
+pipeline the turn already sends, as one EVAL: no round trip of its own.
 """
 
 from __future__ import annotations
@@ -16,30 +21,25 @@ from typing import Any
 
 import redis
 
-ENTRIES_KEPT = 300
-RECENT = "conv:recent"
-LAST_IN = "conv:last_in"
+MAX_TURNS = 300
+DEFAULT_DAYS = 30
+# What one turn keeps of a message or a reply: enough to read, never a whole flood.
+MAX_CHARS = 600
+RECENT = "chat:recent"
+LAST_IN = "chat:last_in"
 # WeChat lets an account send 客服消息 for 48 hours after the customer's last interaction.
 WINDOW_SECONDS = 48 * 3600
-
-IN, BOT, AGENT, EVENT = "in", "bot", "agent", "event"
+AGENT = "agent"
 
 # Mainland mobile numbers, shown as the chat shows them: 138****5678.
 _MOBILE = re.compile(
     r"(?<![0-9０-９])(?:\+?86[- ]?)?(1[3-9][0-9])([0-9]{4})([0-9]{4})(?![0-9０-９])")
 
-
-def mask(text: str) -> str:
-    """Hide personal numbers a customer typed (the way the chat masks them)."""
-    return _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-
-
-# KEYS: transcript, recent, last_in, day counters. ARGV: ttl, now, openid, customer spoke (1/0),
-# entries kept, counters' ttl, number of entries, the entries, then counter name/increment pairs.
+# KEYS: turns, recent, last_in, day counters. ARGV: ttl, now, openid, customer acted (1/0),
+# turns kept, counters' ttl, the turn, then counter name/increment pairs.
 _RECORD = """
-local n = tonumber(ARGV[7])
-for i = 1, n do redis.call('RPUSH', KEYS[1], ARGV[7 + i]) end
-redis.call('LTRIM', KEYS[1], -tonumber(ARGV[5]), -1)
+redis.call('LPUSH', KEYS[1], ARGV[7])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[5]) - 1)
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 if ARGV[4] == '1' then redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3]) end
@@ -47,53 +47,59 @@ if ARGV[4] == '1' then redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3]) end
 local cutoff = tonumber(ARGV[2]) - tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', cutoff)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', cutoff)
-local first = 8 + n
-if #ARGV >= first then
-  for i = first, #ARGV, 2 do redis.call('HINCRBY', KEYS[4], ARGV[i], ARGV[i + 1]) end
+if #ARGV >= 8 then
+  for i = 8, #ARGV, 2 do redis.call('HINCRBY', KEYS[4], ARGV[i], ARGV[i + 1]) end
   redis.call('EXPIRE', KEYS[4], ARGV[6])
 end
-return n
+return 1
 """
 
 
-def key(openid: str) -> str:
-    return f"conv:{openid}"
+def mask(text: str) -> str:
+    """Hide personal numbers a customer typed (the way the chat masks them)."""
+    return _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
 
 
-class Transcripts:
-    """Append and read conversations; entries expire `days` after the conversation's last."""
-
-    def __init__(self, client: redis.Redis, days: int) -> None:
+class Transcript:
+    def __init__(self, client: redis.Redis, days: int = DEFAULT_DAYS) -> None:
         self.redis = client
         self.ttl = max(int(days), 1) * 86_400
 
-    def add(
-        self, pipe: redis.client.Pipeline, openid: str, at: float,
-        entries: list[dict[str, Any]], customer_spoke: bool,
-        counts_key: str = "", counts: dict[str, int] | None = None, counts_ttl: int = 0,
-    ) -> None:
-        """Queue `entries` ({"dir", "text", …}), and increments of `counts` in the hash
-        `counts_key` (the day's counters), into `pipe` as one script call: the caller
-        executes it. One command rather than a dozen keeps a chat turn's cost flat."""
-        if not entries:
-            return
-        lines = [json.dumps({"at": int(at), **e, "text": mask(e.get("text", ""))},
-                            ensure_ascii=False) for e in entries]
+    @staticmethod
+    def key(openid: str) -> str:
+        return f"chat:{openid}:turns"
+
+    @staticmethod
+    def turn(at: float, kind: str, said: str, answered: str, handler: str = "") -> dict[str, Any]:
+        return {"at": int(at), "kind": kind, "in": mask(said[:MAX_CHARS]),
+                "out": mask(answered[:MAX_CHARS]), "handler": handler}
+
+    def add(self, openid: str, turn: dict[str, Any],
+            pipe: redis.client.Pipeline | None = None, *, customer_acted: bool = True,
+            counts_key: str = "", counts: dict[str, int] | None = None,
+            counts_ttl: int = 0) -> None:
+        """Append a turn (into `pipe` when the caller runs one anyway), with increments of
+        `counts` in the hash `counts_key` (the day's counters) in the same call."""
+        target = self.redis.pipeline(transaction=False) if pipe is None else pipe
         pairs = [x for name, value in (counts or {}).items() if value for x in (name, value)]
-        # EVAL with the text rather than a registered Script: in a pipeline, redis-py first asks
-        # SCRIPT EXISTS in a round trip of its own; Redis caches the compiled text anyway.
-        pipe.eval(_RECORD, 4, key(openid), RECENT, LAST_IN, counts_key or key(openid),
-                  self.ttl, at, openid, int(customer_spoke), ENTRIES_KEPT, counts_ttl,
-                  len(lines), *lines, *pairs)
+        # EVAL with the text rather than a registered Script: in a pipeline, redis-py first
+        # asks SCRIPT EXISTS in a round trip of its own; Redis caches the compiled text anyway.
+        target.eval(_RECORD, 4, self.key(openid), RECENT, LAST_IN,
+                    counts_key or self.key(openid), self.ttl, turn["at"], openid,
+                    int(customer_acted), MAX_TURNS, counts_ttl,
+                    json.dumps(turn, ensure_ascii=False), *pairs)
+        if pipe is None:
+            target.execute()
 
-    def append(self, openid: str, at: float, entry: dict[str, Any]) -> None:
-        """One entry in its own round trip (a staff reply)."""
-        pipe = self.redis.pipeline(transaction=False)
-        self.add(pipe, openid, at, [entry], customer_spoke=False)
-        pipe.execute()
+    def add_reply(self, openid: str, at: float, text: str, by: str) -> None:
+        """A staff member's reply (sent as 客服消息), in its own round trip."""
+        turn = {**self.turn(at, AGENT, "", text), "by": by}
+        self.add(openid, turn, customer_acted=False)
 
-    def read(self, openid: str, limit: int = ENTRIES_KEPT) -> list[dict[str, Any]]:
-        return [json.loads(e) for e in self.redis.lrange(key(openid), -limit, -1)]
+    def last(self, openid: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The latest `limit` turns, oldest first (as a conversation reads)."""
+        raw = self.redis.lrange(self.key(openid), 0, limit - 1)
+        return [json.loads(item) for item in reversed(raw)]
 
     def recent(self, limit: int = 50, offset: int = 0) -> list[tuple[str, float]]:
         """Conversations, most recently active first."""

@@ -240,7 +240,7 @@ def test_close_takes_a_customer_off_the_queue(console_app, agent, clock):
     simulator_for(console_app, clock).text(USER, "转人工")
     agent.get("/console/handoffs")
     agent.post(f"/console/conversations/{USER}/close")
-    assert console_app.extensions["console"].handoffs.waiting() == []
+    assert console_app.extensions["console"].handoffs.open_ids() == []
 
 
 def test_overview_plots_the_daily_counts(console_app, admin, clock):
@@ -263,7 +263,7 @@ def test_overview_plots_the_daily_counts(console_app, admin, clock):
 def test_transcripts_expire_after_transcript_days(make_app, clock, r):
     app = make_app(transcript_days=2)
     simulator_for(app, clock).text(USER, "你好")
-    assert 0 < r.ttl(f"conv:{USER}") <= 2 * 86400
+    assert 0 < r.ttl(f"chat:{USER}:turns") <= 2 * 86400
 
 
 def test_cli_add_user_reads_the_password_from_stdin(r, console_app):
