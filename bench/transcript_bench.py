@@ -5,7 +5,7 @@
 The dispatcher queues the record into the pipeline a turn already sends (dialogue state and
 reply record), so it adds no round trip. Printed, in the same run and against the same
 pipeline without the record as the baseline: the web process's CPU per turn (building the
-entries and packing the script call), the wall time of the pipeline, and the Redis server's
+turn and packing the script call), the wall time of the pipeline, and the Redis server's
 own time per record (INFO commandstats of EVAL). The Redis db is flushed.
 """
 
@@ -20,14 +20,10 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.conversation.transcript import Transcripts  # noqa: E402
+from bot.conversation.transcript import Transcript  # noqa: E402
 from bot.platform.daily import DailyStats  # noqa: E402
 
-ENTRIES = [
-    {"dir": "in", "text": "我的订单到哪了 13812345678"},
-    {"dir": "bot", "text": "请发订单号给我(在订单详情页可以复制),我帮您查。", "kind": "text",
-     "intent": "order_status"},
-]
+SAID, ANSWERED = "我的订单到哪了 13812345678", "请发订单号给我（在订单详情页可以复制），我帮您查。"
 COUNTS = {"messages": 1, "answered": 1, "unmatched": 0, "handoffs": 0, "wismo": 1}
 
 
@@ -38,7 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     r = redis.Redis.from_url(args.redis, decode_responses=True)
     r.flushdb()
-    transcripts, stats = Transcripts(r, 30), DailyStats(r, "Asia/Shanghai")
+    transcripts, stats = Transcript(r, 30), DailyStats(r, "Asia/Shanghai")
 
     def turn(i: int, record: bool) -> None:
         pipe = r.pipeline(transaction=False)
@@ -46,8 +42,9 @@ def main() -> None:
         pipe.set(f"once:m{i}", '{"state": "done"}', ex=600)
         if record:
             now = time.time()
-            transcripts.add(pipe, f"o{i % 200}", now, ENTRIES, True, stats.key_for(now),
-                            COUNTS, stats.ttl)
+            turn = Transcript.turn(now, "text", SAID, ANSWERED, "order_status")
+            transcripts.add(f"o{i % 200}", turn, pipe, counts_key=stats.key_for(now),
+                            counts=COUNTS, counts_ttl=stats.ttl)
         pipe.execute()
 
     for round_ in (1, 2, 3):
