@@ -18,7 +18,7 @@ from bot.console.security import generate_csrf, guard, secure_headers
 from bot.console.throttle import LoginThrottle
 from bot.conversation.handoffs import HandoffBook
 from bot.conversation.services import Services
-from bot.conversation.transcript import Transcript
+from bot.conversation.transcript import Transcript, mask
 from bot.platform.daily import DailyStats
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,12 @@ def _when(ts: float | int | None) -> str:
         return "-"
     tz = ZoneInfo(console().services.config.timezone)
     return datetime.fromtimestamp(float(ts), tz=UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+@bp.app_template_filter("masked")
+def _masked(text: str | None) -> str:
+    """Customer text as the chat shows it: phone numbers masked (escaping is Jinja's)."""
+    return mask(text or "")
 
 
 @bp.context_processor

@@ -323,3 +323,13 @@ def test_trying_more_questions_against_the_same_edit(console_app, admin):
     assert next(iter(trial._last.values()))[0] is built      # no second build
     assert "faq_gift" in first.split("用这次修改")[1].split("用已保存的")[0]
     assert "faq_shipping_fee" in second.split("用这次修改")[1].split("用已保存的")[0]
+
+
+def test_phone_numbers_are_masked_on_every_page(console_app, agent, clock):
+    chat = simulator_for(console_app, clock)
+    chat.text(USER, "蓝色的收音机 13812345678")
+    chat.text(USER, "转人工 我的手机 13912345678")
+    for path in ("/console/inbox", "/console/handoffs", f"/console/conversations/{USER}"):
+        html = agent.get(path).get_data(as_text=True)
+        assert "13812345678" not in html and "13912345678" not in html, path
+    assert "139****5678" in agent.get("/console/handoffs").get_data(as_text=True)
