@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from flask import Flask
 
 from bot.platform.config import Config
@@ -20,6 +21,11 @@ def create_app(config: Config | None = None, **dependencies: Any) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     rt = build_runtime(config, **dependencies)
+    try:
+        # The push consumer group starts where the stream is when the bot first runs.
+        rt.pushes.ensure_group()
+    except redis.RedisError:
+        logging.getLogger(__name__).warning("Redis unavailable: push group not checked")
     app.extensions["bot_runtime"] = rt
     app.extensions["bot"] = rt.services
     app.extensions["bot_coordinator"] = rt.coordinator

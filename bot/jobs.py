@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_TIMEOUT_MS = 15_000
 MAINTENANCE_CHANCE = 100_000   # per million commands: one in ten
 NAMESPACE = "bot-jobs"
+PUSH_RETRIES = 8
 
 
 def make_broker(redis_url: str) -> RedisBroker:
@@ -41,6 +42,7 @@ class Jobs:
         self.services: Services | None = None
         self.dispatch: Any = None
         self.leases: Any = None
+        self.pushes: Any = None
         self._late_reply = dramatiq.actor(
             self._run_late_reply,
             broker=broker,
@@ -60,11 +62,25 @@ class Jobs:
             min_backoff=1_000,
         )
 
-    def bind(self, services: Services, dispatch: Any, leases: Any) -> None:
+        # One job per push (bot/pushes/delivery.py); WeChat busy or the network down raises
+        # RetryLater and Dramatiq tries again with backoff (1 s doubling to 60 s).
+        self._push = dramatiq.actor(
+            self._run_push,
+            broker=broker,
+            actor_name="deliver_push",
+            queue_name="pushes",
+            max_retries=PUSH_RETRIES,
+            min_backoff=1_000,
+            max_backoff=60_000,
+            time_limit=60_000,
+        )
+
+    def bind(self, services: Services, dispatch: Any, leases: Any, pushes: Any = None) -> None:
         """Give the jobs what they need to run (a worker) or just to enqueue (the web)."""
         self.services = services
         self.dispatch = dispatch
         self.leases = leases
+        self.pushes = pushes
 
     # Enqueue side.
     def late_reply(self, msg: Incoming) -> None:
@@ -72,6 +88,11 @@ class Jobs:
 
     def fetch_user_info(self, openid: str) -> None:
         self._user_info.send(openid)
+
+    def push(self, push_id: str, delay: float = 0.0) -> None:
+        """Deliver one push (bot.pushes), after `delay` seconds."""
+        delay_ms = int(delay * 1000)
+        self._push.send_with_options(args=(push_id,), delay=delay_ms or None)
 
     # Run side.
     def _run_late_reply(self, payload: dict[str, Any]) -> str:
@@ -81,6 +102,11 @@ class Jobs:
         outcome = deliver_late_reply(self.services, self.dispatch, self.leases, payload)
         log.info("late reply for %s: %s", payload.get("openid"), outcome)
         return outcome
+
+    def _run_push(self, push_id: str) -> None:
+        assert self.pushes is not None, "Jobs.bind() was not called in this worker"
+        outcome = self.pushes.deliver(push_id)
+        log.debug("push %s: %s", push_id, outcome)
 
     def _run_fetch_user_info(self, openid: str) -> None:
         assert self.services is not None, "Jobs.bind() was not called in this worker"

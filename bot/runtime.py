@@ -19,6 +19,7 @@ from bot.orders.service import build_order_service
 from bot.platform.clock import Clock, SystemClock
 from bot.platform.config import Config
 from bot.platform.storage import connect, redis_url_for
+from bot.pushes.pipeline import PushPipeline
 from bot.pushes.preferences import PreferenceStore
 from bot.understanding.intent_store import IntentStore
 from bot.understanding.unmatched import UnmatchedStore
@@ -37,6 +38,7 @@ class Runtime:
     coordinator: ReplyCoordinator
     jobs: Jobs
     redis_url: str
+    pushes: PushPipeline
 
 
 def build_runtime(
@@ -72,5 +74,6 @@ def build_runtime(
     services.jobs = jobs
     dispatcher = Dispatcher(services)
     coordinator = ReplyCoordinator(client, dispatcher, config.reply_deadline, jobs.late_reply)
-    jobs.bind(services, dispatcher, coordinator.leases)
-    return Runtime(services, dispatcher, coordinator, jobs, url)
+    pushes = PushPipeline(services, jobs.push)
+    jobs.bind(services, dispatcher, coordinator.leases, pushes)
+    return Runtime(services, dispatcher, coordinator, jobs, url, pushes)

@@ -17,11 +17,13 @@ from intents import (
     logistics,
     order_focus,
     order_status,
+    push_follow,
+    push_receipts,
     push_settings,
 )
 
 MODULES = [basics, complaint, faq, greeting, handoff, hurry, logistics, order_focus,
-           order_status, push_settings]
+           order_status, push_follow, push_receipts, push_settings]
 
 
 def all_handlers() -> list[Handler]:

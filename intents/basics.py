@@ -42,13 +42,11 @@ def farewell(ctx: MessageContext) -> None:
 
 
 def record_event(ctx: MessageContext) -> None:
-    """SCAN, VIEW, LOCATION and TEMPLATESENDJOBFINISH are kept, not answered."""
+    """SCAN, VIEW and LOCATION are kept, not answered (push receipts: intents/push_receipts)."""
     raw = ctx.msg.raw
     detail = {"key": ctx.msg.event_key}
     if ctx.msg.event == "location":
         detail.update(lat=raw.get("Latitude"), lng=raw.get("Longitude"))
-    if ctx.msg.event == "templatesendjobfinish":
-        detail.update(status=raw.get("Status"), msg_id=raw.get("MsgID"))
     ctx.services.users.record_event(ctx.openid, ctx.msg.event, ctx.services.clock.now(), **detail)
     return None
 
@@ -126,7 +124,7 @@ HANDLERS = [
     Handler(
         name="record_event",
         handle=record_event,
-        events=("scan", "view", "location", "templatesendjobfinish", "view_miniprogram"),
+        events=("scan", "view", "location", "view_miniprogram"),
     ),
     Handler(name="media", handle=media),
     Handler(name="light_ack", handle=light, claims=is_light, claim_rank=0),

@@ -27,8 +27,9 @@ FALLBACK = "fallback"
 MEDIA = "media"
 # Intents that ask where an order is: the overview counts them per 100 orders in transit.
 WHERE_IS_MY_ORDER = frozenset({"order_status", "logistics"})
-# Events that are the customer doing something (each opens WeChat's 48-hour window).
-CONVERSATION_EVENTS = frozenset({"subscribe", "click", "scan"})
+# Events by which the user reaches out (WeChat opens the 客服消息 window on them too); the
+# transcript keeps these and no other events.
+WINDOW_EVENTS = frozenset({"subscribe", "click", "scan", "view"})
 
 
 class UserFacingError(Exception):
@@ -78,6 +79,8 @@ class Dispatcher:
         config = services.config
         lang = reply_lang(stored, msg.text, services.clock.now(), config.lang_choice_hold,
                           config.default_lang)
+        if not msg.is_event or msg.event in WINDOW_EVENTS:
+            services.users.seen(msg.openid, services.clock.now(), pipe)
         if flood and not self.flood.allows(flood):
             # Honest: these messages are not answered, so the customer is asked to send the
             # question again rather than told it will be handled.
@@ -118,7 +121,7 @@ class Dispatcher:
         if msg.is_event:
             # Only what a customer does (and what opens WeChat's 48-hour window) is kept;
             # location reports, page views and delivery receipts are not conversation.
-            if msg.event not in CONVERSATION_EVENTS:
+            if msg.event not in WINDOW_EVENTS:
                 return
             said = f"[{msg.event} {msg.event_key}]".replace(" ]", "]")
         else:
@@ -174,7 +177,9 @@ class Dispatcher:
 
     def _event(self, ctx: MessageContext) -> Reply | None:
         msg, registry = ctx.msg, self.services.handlers
-        event = "subscribe" if msg.event.startswith("subscribe") else msg.event
+        # "subscribe_msg_popup_event" and its kin are subscribe-message events, not follows.
+        event = ("subscribe" if msg.event.startswith("subscribe")
+                 and not msg.event.startswith("subscribe_msg") else msg.event)
         if event == "click":
             handler = registry.for_menu_key(msg.event_key)
             if handler is None:

@@ -43,6 +43,12 @@ class UserStore:
         """True once a day per user: whoever gets it asks WeChat for the user's info."""
         return bool(self.redis.set(self.info_fetch_key(openid), 1, nx=True, ex=INFO_FETCH_TTL))
 
+    def seen(self, openid: str, at: float, pipe: Any = None) -> None:
+        """The user wrote, clicked a menu, followed or scanned: WeChat's 48-hour window for
+        客服消息 opens again from now (bot/pushes/channels.py counts from it)."""
+        (pipe if pipe is not None else self.redis).hset(self.key(openid), "last_message_at",
+                                                         f"{at:.3f}")
+
     def subscribed(self, openid: str, at: float) -> None:
         self.update(openid, following=1, subscribed_at=int(at))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -61,6 +62,13 @@ class Config:
     lang_choice_hold: int = 1800
     replies_dir: str = ""
     intents_dir: str = ""
+    # Proactive order pushes (bot/pushes, docs/pushes.md).
+    quiet_hours: str = "22:00-08:00"
+    push_transit_interval: int = 4 * 3600
+    push_daily_cap: int = 5
+    push_templates: str = ""
+    push_kf_quota: int = 5
+    push_merge_delay: float = 0.5
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -114,6 +122,12 @@ class Config:
         if not self.secret_key:
             # Signed tracking links must survive restarts and agree across workers.
             raise ConfigError("missing required setting: SECRET_KEY")
+        _check_hours("QUIET_HOURS", self.quiet_hours, allow_empty=True)
+        if self.push_transit_interval < 0 or self.push_daily_cap < 0 or self.push_kf_quota < 0:
+            raise ConfigError(
+                "PUSH_TRANSIT_INTERVAL, PUSH_DAILY_CAP and PUSH_KF_QUOTA must be >= 0")
+        if self.push_templates and not Path(self.push_templates).is_file():
+            raise ConfigError(f"PUSH_TEMPLATES={self.push_templates!r} is not a file")
         if not self.wechat_api_base_url.endswith("/"):
             object.__setattr__(self, "wechat_api_base_url", self.wechat_api_base_url + "/")
 
@@ -136,6 +150,18 @@ class Config:
     @property
     def intents_path(self) -> Path:
         return Path(self.intents_dir) if self.intents_dir else self.root_dir / "intents"
+
+
+def _check_hours(name: str, spec: str, allow_empty: bool = False) -> None:
+    """A daily window "HH:MM-HH:MM" (may run past midnight)."""
+    if allow_empty and spec.strip().lower() in ("", "off", "none"):
+        return
+    if not re.fullmatch(r"\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*", spec):
+        raise ConfigError(f"{name}={spec!r} is not a window like 22:00-08:00")
+    for part in spec.split("-"):
+        hours, minutes = (int(x) for x in part.strip().split(":"))
+        if hours > 23 or minutes > 59:
+            raise ConfigError(f"{name}={spec!r} is not a window like 22:00-08:00")
 
 
 def new_secret() -> str:

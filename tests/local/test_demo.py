@@ -33,11 +33,20 @@ def demo_env(data_dir: Path) -> dict[str, str]:
 
 @pytest.fixture
 def running_demo(tmp_path):
+    yield from start_demo(tmp_path, push_every=0)
+
+
+@pytest.fixture
+def pushing_demo(tmp_path):
+    yield from start_demo(tmp_path, push_every=2)
+
+
+def start_demo(tmp_path, push_every: float):
     data = tmp_path / "data"
     port, fake_port = free_port(), free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "demo", "--port", str(port),
-         "--fake-wechat-port", str(fake_port)],
+         "--fake-wechat-port", str(fake_port), "--push-every", str(push_every)],
         cwd=ROOT, env=demo_env(data), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True)
     deadline = time.time() + 90
@@ -125,6 +134,24 @@ def test_demo_prints_a_console_admin_that_can_log_in(running_demo):
     resp = session.post(url + "login", data={"name": name, "password": password,
                                              "csrf_token": token}, timeout=10)
     assert resp.status_code == 200 and "概览" in resp.text   # landed on the overview
+
+
+def test_the_demo_order_moves_and_the_chat_prints_each_push(pushing_demo):
+    data = pushing_demo["data"]
+    chat = subprocess.Popen([sys.executable, "-m", "bot", "chat"], cwd=ROOT,
+                            env=demo_env(data), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, bufsize=1)
+    try:
+        seen = read_until(chat, "已签收", timeout=60)
+        pushes = [line for line in seen.splitlines() if "push>" in line]
+        # Paid may go out before the chat starts watching; the rest arrive as they happen.
+        for words in ("运输中", "正在派送", "已签收"):
+            assert any(words in line and "202611250007" in line for line in pushes), seen
+        assert "取件码 6-3-2207" in seen
+    finally:
+        chat.stdin.write("/quit\n")
+        chat.stdin.flush()
+        chat.wait(10)
 
 
 def read_until(proc: subprocess.Popen, marker: str, timeout: float = 30) -> str:
