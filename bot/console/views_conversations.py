@@ -9,7 +9,7 @@ from flask import abort, flash, g, redirect, request, url_for
 from bot.console.blueprint import bp, console, form_text, page
 from bot.console.security import AGENT, role
 from bot.conversation.handoffs import Handoff
-from bot.conversation.transcript import MAX_TURNS, WINDOW_SECONDS
+from bot.conversation.transcript import MAX_TURNS
 from bot.orders.masking import mask_address, mask_phone
 from bot.wechat.api import WeChatError, WeChatRejected
 
@@ -17,6 +17,19 @@ from bot.wechat.api import WeChatError, WeChatRejected
 WINDOW_CLOSED = {45015, 43004}
 REPLY_MAX = 600
 QUEUE_SHOWN = 200
+# WeChat accepts 客服消息 for 48 hours after the customer last wrote (or clicked, followed…).
+WINDOW_SECONDS = 48 * 3600
+
+
+def window_ends(openid: str) -> float | None:
+    """When WeChat's window for 客服消息 to this customer closes (None: never opened)."""
+    last = console().services.users.get(openid).get("last_message_at")
+    return float(last) + WINDOW_SECONDS if last else None
+
+
+def window_open(openid: str, now: float) -> bool:
+    ends = window_ends(openid)
+    return ends is not None and now < ends
 
 
 def waiting() -> list[Handoff]:
@@ -66,7 +79,6 @@ def _photos(handoff: Handoff | None) -> list[dict]:
 def conversation(openid: str):  # noqa: ANN201
     c = console()
     now = c.services.clock.now()
-    last_in = c.transcripts.last_customer_message(openid)
     handoff = c.handoffs.current(openid)
     return page(
         "conversation.html",
@@ -75,8 +87,8 @@ def conversation(openid: str):  # noqa: ANN201
         handoff=handoff,
         photos=_photos(handoff),
         orders=_orders(openid),
-        window_open=c.transcripts.window_open(openid, now),
-        window_ends=(last_in + WINDOW_SECONDS) if last_in else None,
+        window_open=window_open(openid, now),
+        window_ends=window_ends(openid),
         user=c.services.users.get(openid),
         reply_max=REPLY_MAX,
     )
@@ -92,7 +104,7 @@ def conversation_reply(openid: str):  # noqa: ANN201
         flash("reply_empty", "error")
         return redirect(here)
     now = c.services.clock.now()
-    if not c.transcripts.window_open(openid, now):
+    if not window_open(openid, now):
         flash("reply_window_closed", "error")
         return redirect(here)
     try:

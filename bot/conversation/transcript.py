@@ -6,8 +6,9 @@ Keys:
                          "handler"}` (a staff reply: kind `agent`, `out`, `by`), capped at
                          MAX_TURNS, expiring `TRANSCRIPT_DAYS` after the last one
 - `chat:recent`          sorted set: openid -> time of the last turn (the console's list)
-- `chat:last_in`         sorted set: openid -> time of the customer's last message or action,
-                         which opens WeChat's 48-hour window for 客服消息
+
+(When the customer last wrote, which opens WeChat's 48-hour window for 客服消息, is the user's
+`last_message_at`: `bot.conversation.users.UserStore.seen`.)
 
 The dispatcher queues each turn, and the day's counters (`bot.platform.daily`), into the
 pipeline the turn already sends, as one EVAL: no round trip of its own.
@@ -26,30 +27,24 @@ DEFAULT_DAYS = 30
 # What one turn keeps of a message or a reply: enough to read, never a whole flood.
 MAX_CHARS = 600
 RECENT = "chat:recent"
-LAST_IN = "chat:last_in"
-# WeChat lets an account send 客服消息 for 48 hours after the customer's last interaction.
-WINDOW_SECONDS = 48 * 3600
 AGENT = "agent"
 
 # Mainland mobile numbers, shown as the chat shows them: 138****5678.
 _MOBILE = re.compile(
     r"(?<![0-9０-９])(?:\+?86[- ]?)?(1[3-9][0-9])([0-9]{4})([0-9]{4})(?![0-9０-９])")
 
-# KEYS: turns, recent, last_in, day counters. ARGV: ttl, now, openid, customer acted (1/0),
-# turns kept, counters' ttl, the turn, then counter name/increment pairs.
+# KEYS: turns, recent, day counters. ARGV: ttl, now, openid, turns kept, counters' ttl, the
+# turn, then counter name/increment pairs.
 _RECORD = """
-redis.call('LPUSH', KEYS[1], ARGV[7])
-redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[5]) - 1)
+redis.call('LPUSH', KEYS[1], ARGV[6])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[4]) - 1)
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-if ARGV[4] == '1' then redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3]) end
 -- Forget conversations whose transcripts have expired (usually nothing to remove).
-local cutoff = tonumber(ARGV[2]) - tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', cutoff)
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', cutoff)
-if #ARGV >= 8 then
-  for i = 8, #ARGV, 2 do redis.call('HINCRBY', KEYS[4], ARGV[i], ARGV[i + 1]) end
-  redis.call('EXPIRE', KEYS[4], ARGV[6])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[1]))
+if #ARGV >= 7 then
+  for i = 7, #ARGV, 2 do redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1]) end
+  redis.call('EXPIRE', KEYS[3], ARGV[5])
 end
 return 1
 """
@@ -75,18 +70,16 @@ class Transcript:
                 "out": mask(answered[:MAX_CHARS]), "handler": handler}
 
     def add(self, openid: str, turn: dict[str, Any],
-            pipe: redis.client.Pipeline | None = None, *, customer_acted: bool = True,
-            counts_key: str = "", counts: dict[str, int] | None = None,
-            counts_ttl: int = 0) -> None:
+            pipe: redis.client.Pipeline | None = None, *, counts_key: str = "",
+            counts: dict[str, int] | None = None, counts_ttl: int = 0) -> None:
         """Append a turn (into `pipe` when the caller runs one anyway), with increments of
         `counts` in the hash `counts_key` (the day's counters) in the same call."""
         target = self.redis.pipeline(transaction=False) if pipe is None else pipe
         pairs = [x for name, value in (counts or {}).items() if value for x in (name, value)]
         # EVAL with the text rather than a registered Script: in a pipeline, redis-py first
         # asks SCRIPT EXISTS in a round trip of its own; Redis caches the compiled text anyway.
-        target.eval(_RECORD, 4, self.key(openid), RECENT, LAST_IN,
-                    counts_key or self.key(openid), self.ttl, turn["at"], openid,
-                    int(customer_acted), MAX_TURNS, counts_ttl,
+        target.eval(_RECORD, 3, self.key(openid), RECENT, counts_key or self.key(openid),
+                    self.ttl, turn["at"], openid, MAX_TURNS, counts_ttl,
                     json.dumps(turn, ensure_ascii=False), *pairs)
         if pipe is None:
             target.execute()
@@ -94,7 +87,7 @@ class Transcript:
     def add_reply(self, openid: str, at: float, text: str, by: str) -> None:
         """A staff member's reply (sent as 客服消息), in its own round trip."""
         turn = {**self.turn(at, AGENT, "", text), "by": by}
-        self.add(openid, turn, customer_acted=False)
+        self.add(openid, turn)
 
     def last(self, openid: str, limit: int = 10) -> list[dict[str, Any]]:
         """The latest `limit` turns, oldest first (as a conversation reads)."""
@@ -104,11 +97,3 @@ class Transcript:
     def recent(self, limit: int = 50, offset: int = 0) -> list[tuple[str, float]]:
         """Conversations, most recently active first."""
         return self.redis.zrevrange(RECENT, offset, offset + limit - 1, withscores=True)
-
-    def last_customer_message(self, openid: str) -> float | None:
-        return self.redis.zscore(LAST_IN, openid)
-
-    def window_open(self, openid: str, now: float) -> bool:
-        """Whether WeChat still accepts 客服消息 to this customer (48 h after they last wrote)."""
-        last = self.last_customer_message(openid)
-        return last is not None and now - last < WINDOW_SECONDS
