@@ -42,5 +42,5 @@ def create_app(config: Config | None = None, **dependencies: Any) -> Flask:
     # The staff and merchant console under /console (its own sessions, CSRF and roles).
     from bot.console.mount import register as register_console
 
-    register_console(app, rt.services)
+    register_console(app, rt.services, rt.pushes)
     return app

@@ -20,6 +20,7 @@ from bot.conversation.handoffs import HandoffBook
 from bot.conversation.services import Services
 from bot.conversation.transcript import Transcript, mask
 from bot.platform.daily import DailyStats
+from bot.pushes.pipeline import PushPipeline
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +39,14 @@ class Console:
     transcripts: Transcript
     handoffs: HandoffBook
     stats: DailyStats
+    pushes: PushPipeline | None = None
 
     def record(self, action: str, **detail: object) -> None:
         """Audit a change made by the logged-in account."""
         self.audit.record(g.account.name, action, self.services.clock.now(), **detail)
 
 
-def build_console(services: Services) -> Console:
+def build_console(services: Services, pushes: PushPipeline | None = None) -> Console:
     client, config = services.redis, services.config
     return Console(
         services=services,
@@ -54,6 +56,7 @@ def build_console(services: Services) -> Console:
         transcripts=Transcript(client, config.transcript_days),
         handoffs=HandoffBook(client),
         stats=DailyStats(client, config.timezone),
+        pushes=pushes,
     )
 
 

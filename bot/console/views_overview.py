@@ -28,11 +28,26 @@ def overview_series(rows: list) -> dict[str, list]:
     return out
 
 
+def push_counts(rows: list) -> None:
+    """The pushes' own daily counters (bot.pushes.stats) into each day's row."""
+    pushes = console().pushes
+    if pushes is None:
+        return
+    pipe = console().services.redis.pipeline(transaction=False)
+    for day, _ in rows:
+        pipe.hmget(pushes.stats.key(day.strftime("%Y%m%d")),
+                   "status:sent", "status:held", "status:failed")
+    for (_, counts), values in zip(rows, pipe.execute(), strict=True):
+        for name, value in zip(("push_sent", "push_held", "push_failed"), values, strict=True):
+            counts[name] = int(value or 0)
+
+
 @bp.route("/overview")
 @role(ADMIN)
 def overview():  # noqa: ANN201
     c = console()
     rows = c.stats.days(c.services.clock.now(), DAYS)
+    push_counts(rows)
     days = [d for d, _ in rows]
     s = overview_series(rows)
     current = lang()

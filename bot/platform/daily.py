@@ -2,8 +2,8 @@
 
 Writers add their increments to a pipeline they already send (a chat turn, an order event), so
 counting costs no round trip of its own. Known fields: `messages`, `answered`, `unmatched`,
-`handoffs`, `wismo` ("where is my order" questions), `push_sent`, `push_held`, `push_failed`,
-and the gauge `in_transit` (orders on their way, as of that day's last change).
+`handoffs`, `wismo` ("where is my order" questions) and the gauge `in_transit` (orders on their
+way, as of that day's last change). Pushes keep their own daily counts (`bot.pushes.stats`).
 """
 
 from __future__ import annotations

@@ -333,3 +333,26 @@ def test_phone_numbers_are_masked_on_every_page(console_app, agent, clock):
         html = agent.get(path).get_data(as_text=True)
         assert "13812345678" not in html and "13912345678" not in html, path
     assert "139****5678" in agent.get("/console/handoffs").get_data(as_text=True)
+
+
+def test_push_pages_show_the_log_counts_and_export(console_app, admin, agent, clock):
+    from bot.pushes.log import PushLog
+
+    console_app.extensions["bot"].orders.apply_payload(order_on_its_way())
+    log = PushLog(console_app.extensions["bot"].redis, "Asia/Shanghai")
+    now = clock.now()
+    log.record(ORDER_ID, push_id="p1", kind="order_in_transit", status="queued", at=now)
+    log.record(ORDER_ID, push_id="p1", kind="order_in_transit", status="held", at=now,
+               reason="quiet_hours", until=now + 3600)
+    log.record(ORDER_ID, push_id="p1", kind="order_in_transit", status="sent", at=now + 3600,
+               channel="kf")
+    page = agent.get(f"/console/pushes/order/{ORDER_ID}").get_data(as_text=True)
+    assert page.count("<tr>") == 4 and "免打扰时段" in page and "已发送" in page and "kf" in page
+    assert "没有推送记录" in agent.get("/console/pushes/order/999999").get_data(as_text=True)
+    overview = admin.get("/console/pushes?days=1").get_data(as_text=True)
+    assert "PUSH_DAILY_CAP" in overview and "运输中" in overview
+    export = admin.get("/console/pushes/export.csv").get_data(as_text=True).splitlines()
+    assert export[0] == "day,kind,status,count"
+    assert "2026-11-24,order_in_transit,sent,1" in export
+    html = admin.get("/console/overview").get_data(as_text=True)
+    assert "<desc>已发送: 1</desc>" in html and "<desc>已暂缓: 1</desc>" in html

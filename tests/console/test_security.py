@@ -81,7 +81,7 @@ ADMIN_ONLY = [
     ("POST", "/console/faqs/save"), ("POST", "/console/faqs/faq_refund/delete"),
     ("POST", "/console/faqs/import"), ("GET", "/console/accounts"),
     ("POST", "/console/accounts/add"), ("POST", "/console/accounts/boss/delete"),
-    ("GET", "/console/audit"),
+    ("GET", "/console/audit"), ("GET", "/console/pushes"), ("GET", "/console/pushes/export.csv"),
 ]
 
 
