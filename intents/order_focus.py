@@ -62,16 +62,19 @@ def claims(ctx: MessageContext) -> bool:
         if position is not None and not item_words(words, rest):
             return True
     elsewhere = _placed_elsewhere(ctx)
-    content = item_words(words, text)
     if elsewhere and not kind:
         # Only the goods and a particle ("那蓝莓呢"): about that order, whatever FAQ the
         # goods' name resembles ("蓝莓" is fresh food); "蓝莓可以退吗" says more and stays
-        # with the matcher.
+        # with the matcher. Only a message of that shape is worth reading the orders for.
+        if not _goods_shaped(words, text):
+            return False
+        content = item_words(words, text)
         if not content:
             return False
         found = match_items(words, text, recent_orders(ctx))
         ctx.notes["item_match"] = found
-        return bool(found.orders) and not residue(words, text, list(found.words))
+        return bool(found.orders) and not residue(words, text, list(found.hits))
+    content = item_words(words, text)
     if content:
         found = match_items(words, text, recent_orders(ctx))
         ctx.notes["item_match"] = found
@@ -81,6 +84,14 @@ def claims(ctx: MessageContext) -> bool:
     # order in focus, whatever FAQ its words resemble; one that names something else
     # ("发票什么时候能收到") is left to the matcher.
     return bool(kind and state.data.get(LAST_ORDER) and (not elsewhere or not content))
+
+
+def _goods_shaped(words, text: str) -> bool:  # noqa: ANN001
+    """A short message that points back ("那蓝莓呢", "蓝莓呢", "这个耳机"): the only shape in
+    which goods alone outweigh what the matcher made of them."""
+    stripped = text.strip()
+    return len(stripped) <= 12 and (stripped.endswith("呢") or any(
+        stripped.startswith(p) for p in words.list("pointers")))
 
 
 def _placed_elsewhere(ctx: MessageContext) -> bool:

@@ -19,7 +19,7 @@ reported as such, so the customer hears "没有找到" rather than about another
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.orders.model import Order
@@ -42,24 +42,33 @@ MIN_WORD = 2
 @dataclass(frozen=True)
 class ItemMatch:
     orders: tuple[Order, ...] = ()
-    words: tuple[str, ...] = ()        # the message's words that name goods
+    words: tuple[str, ...] = ()        # the message's words that could name goods
     named: bool = False                # the message names goods (matched or not)
     tier: int = 0
-    details: dict[str, int] = field(default_factory=dict)
+    hits: tuple[str, ...] = ()         # the words that found the chosen orders
 
 
 def item_words(words: Words, text: str) -> list[str]:
     """The message's words that could name goods: no function, question, follow-up or
-    order words."""
-    generic = set(words.list("generic"))
-    stripped = text
-    for phrase in followup_phrases(words):
-        stripped = stripped.replace(phrase, " ")
-    for phrase in [*words.list("hurry")]:
-        stripped = stripped.replace(phrase, " ")
-    kinds = set((words.raw.get("kinds") or {}).keys())
+    order words. Words are cut from the whole message first, then those inside a follow-up
+    or hurry phrase dropped ("雨靴做好了没" → 雨靴), so a phrase never leaves fragments."""
+    generic = words.set("generic") | words.set("pointers")
+    covered = _phrase_spans(words, text)
+    kinds = words.kinds.keys()
+    kept: list[str] = []
+    at = 0
+    for token in tokenise(text):
+        start = text.find(token, at)
+        if start < 0:
+            start = at
+        end = start + len(token)
+        at = end
+        if any(covered[start:end]):
+            kept.append(" ")       # a gap: characters on either side are not one word
+            continue
+        kept.append(token)
     found: list[str] = []
-    for token in _joined_singles(tokenise(stripped), generic, kinds):
+    for token in _joined_singles(kept, generic, kinds):
         token = token.strip()
         if not token or token.isdigit() or is_stopword(token) or token in generic:
             continue
@@ -73,7 +82,19 @@ def item_words(words: Words, text: str) -> list[str]:
     return found
 
 
-def _joined_singles(tokens: list[str], generic: set[str], kinds: set[str]) -> list[str]:
+def _phrase_spans(words: Words, text: str) -> list[bool]:
+    """Which characters of `text` belong to a follow-up or hurry phrase."""
+    covered = [False] * len(text)
+    for phrase in followup_phrases(words):
+        at = text.find(phrase)
+        while at >= 0:
+            for i in range(at, at + len(phrase)):
+                covered[i] = True
+            at = text.find(phrase, at + 1)
+    return covered
+
+
+def _joined_singles(tokens: list[str], generic, kinds) -> list[str]:  # noqa: ANN001
     """Runs of single Chinese characters joined again: jieba cuts a word it does not know into
     characters ("雨靴" → 雨, 靴), which say nothing alone. Function words, order words and kind
     words stay apart ("的", "单", "鞋")."""
@@ -94,7 +115,7 @@ def _joined_singles(tokens: list[str], generic: set[str], kinds: set[str]) -> li
     return out
 
 
-def _flush(run: str, kinds: set[str]) -> list[str]:
+def _flush(run: str, kinds) -> list[str]:  # noqa: ANN001
     if len(run) == 1:
         return [run]
     # The characters together, and a kind among them on its own too ("雨靴" and "靴").
@@ -104,8 +125,8 @@ def _flush(run: str, kinds: set[str]) -> list[str]:
 def residue(words: Words, text: str, matched: list[str]) -> list[str]:
     """What the message says besides the goods it names, function and order words: empty for
     "那蓝莓呢", not for "蓝莓可以退吗" (可以, 退)."""
-    generic = set(words.list("generic"))
-    pointers = set(words.list("pointers"))
+    generic = words.set("generic")
+    pointers = words.set("pointers")
     out = []
     for token in tokenise(text):
         token = token.strip()
@@ -121,9 +142,9 @@ def match_items(words: Words, text: str, orders: list[Order]) -> ItemMatch:
     tokens = item_words(words, text)
     if not tokens or not orders:
         return ItemMatch(words=tuple(tokens), named=_names_goods(words, tokens))
-    kinds = words.raw.get("kinds") or {}
-    classes = set(words.list("product_classes"))
-    generic = set(words.list("generic"))
+    kinds = words.kinds
+    classes = words.set("product_classes")
+    generic = words.set("generic")
     best_tier, scored = 0, {}
     for order in orders:
         names = [_normalised(item.name) for item in order.items if item.name]
@@ -144,9 +165,11 @@ def match_items(words: Words, text: str, orders: list[Order]) -> ItemMatch:
                 break
     if not scored:
         return ItemMatch(words=tuple(tokens), named=_names_goods(words, tokens))
-    top = max(hits for hits, _ in scored.values())
-    chosen = tuple(order for hits, order in scored.values() if hits == top)
-    return ItemMatch(orders=chosen, words=tuple(tokens), named=True, tier=best_tier)
+    top = max(len(hits) for hits, _ in scored.values())
+    chosen = [(hits, order) for hits, order in scored.values() if len(hits) == top]
+    used = tuple(dict.fromkeys(h for hits, _ in chosen for h in hits))
+    return ItemMatch(orders=tuple(order for _, order in chosen), words=tuple(tokens),
+                     named=True, tier=best_tier, hits=used)
 
 
 # Noun suffixes a customer adds that a product name leaves out: "袜子" for 羊毛袜, "鞋子" for
@@ -166,8 +189,8 @@ def _tokens(name: str, version: int) -> tuple[str, ...]:
     return tuple(tokenise(name))
 
 
-def _by_name(tokens, text, names, name_tokens, order, kinds, classes) -> int:  # noqa: ANN001
-    hits = 0
+def _by_name(tokens, text, names, name_tokens, order, kinds, classes) -> list[str]:  # noqa: ANN001
+    hits = []
     for token in tokens:
         stem = token[:-1] if len(token) == 2 and token.endswith(_SUFFIXES) else ""
         if len(token) < MIN_WORD:
@@ -175,14 +198,14 @@ def _by_name(tokens, text, names, name_tokens, order, kinds, classes) -> int:  #
         if token in name_tokens or any(token in name for name in names) \
                 or any(_in_order(token, name) for name in names) \
                 or (stem and any(_names_kind(name, stem) for name in names)):
-            hits += 1
-    hits += sum(1 for t in name_tokens if t in text and not any(t in tok for tok in tokens)
-                and not is_light(t))
+            hits.append(token)
+    hits += [t for t in name_tokens if t in text and not any(t in tok for tok in tokens)
+             and not is_light(t)]
     return hits
 
 
-def _by_kind(tokens, text, names, name_tokens, order, kinds, classes) -> int:  # noqa: ANN001
-    hits = 0
+def _by_kind(tokens, text, names, name_tokens, order, kinds, classes) -> list[str]:  # noqa: ANN001
+    hits = []
     categories = {item.category for item in order.items}
     for token in tokens:
         spec = kinds.get(token)
@@ -190,7 +213,7 @@ def _by_kind(tokens, text, names, name_tokens, order, kinds, classes) -> int:  #
             continue
         if categories & set(spec.get("categories") or []) or any(
                 _names_kind(name, w) for w in spec.get("words") or [] for name in names):
-            hits += 1
+            hits.append(token)
     return hits
 
 
@@ -206,9 +229,9 @@ def _names_kind(name: str, word: str) -> bool:
     return False
 
 
-def _by_class(tokens, text, names, name_tokens, order, kinds, classes) -> int:  # noqa: ANN001
+def _by_class(tokens, text, names, name_tokens, order, kinds, classes) -> list[str]:  # noqa: ANN001
     name_classes = {f for t in name_tokens for f in canonical(t) if f in classes}
-    return sum(1 for token in tokens if token in name_classes)
+    return [token for token in tokens if token in name_classes]
 
 
 def _in_order(token: str, name: str) -> bool:
@@ -226,7 +249,7 @@ def _in_order(token: str, name: str) -> bool:
 
 
 def _names_goods(words: Words, tokens: list[str]) -> bool:
-    kinds = set((words.raw.get("kinds") or {}).keys())
-    classes = set(words.list("product_classes"))
+    kinds = words.kinds
+    classes = words.set("product_classes")
     own = merchant_words()
     return any(t in kinds or t in own or set(canonical(t)) & classes for t in tokens)

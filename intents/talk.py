@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,36 @@ LAST, OTHER = -1, -2
 class Words:
     raw: dict[str, Any]
 
-    def list(self, name: str) -> list[str]:
-        return [str(w).lower() for w in self.raw.get(name) or []]
+    def list(self, name: str) -> tuple[str, ...]:
+        found = self._lists.get(name)
+        if found is None:
+            found = self._lists[name] = tuple(str(w).lower() for w in self.raw.get(name) or [])
+        return found
+
+    def set(self, name: str) -> frozenset[str]:
+        found = self._sets.get(name)
+        if found is None:
+            found = self._sets[name] = frozenset(self.list(name))
+        return found
+
+    @cached_property
+    def _lists(self) -> dict[str, tuple[str, ...]]:
+        return {}
+
+    @cached_property
+    def _sets(self) -> dict[str, frozenset[str]]:
+        return {}
+
+    @cached_property
+    def kinds(self) -> dict[str, dict]:
+        return self.raw.get("kinds") or {}
+
+    @cached_property
+    def phrases(self) -> tuple[str, ...]:
+        """Every follow-up and hurry phrase without gaps, longest first."""
+        found = {w for spec in self.followups.values() for w in spec.get("words", [])
+                 if "…" not in w} | self.set("hurry")
+        return tuple(sorted(found, key=len, reverse=True))
 
     @property
     def followups(self) -> dict[str, dict[str, list[str]]]:
@@ -84,11 +112,9 @@ def _gapped(phrase: str) -> re.Pattern[str]:
     return re.compile(".{0,3}".join(re.escape(part) for part in phrase.split("…")))
 
 
-def followup_phrases(words: Words) -> list[str]:
-    """Every follow-up word, longest first (to strip them from a message)."""
-    found = {w for spec in words.followups.values() for w in spec.get("words", [])
-             if "…" not in w}
-    return sorted(found, key=len, reverse=True)
+def followup_phrases(words: Words) -> tuple[str, ...]:
+    """Every follow-up and hurry phrase without gaps, longest first."""
+    return words.phrases
 
 
 _NUMBERED = re.compile(r"第\s*([0-9]{1,2}|[一二两三四五六七八九十])")

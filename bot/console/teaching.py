@@ -1,9 +1,9 @@
 """What staff teach the bot from the unmatched inbox, in one place.
 
-The matcher is about to learn staff examples and "not for the shop" queries through its own
-API; until then an example goes into the intent store (every worker's matcher follows within
-RELOAD_CHECK) and a dismissal into the unmatched store's set of dismissed queries. Switching
-to the matcher's API means changing these two functions only.
+An example goes into the intent store and a dismissal becomes one of the matcher's negatives
+(`IntentStore.add_negative`: that text, and messages that read more like it than like any
+intent, stay unmatched); every worker's matcher follows within RELOAD_CHECK, this process's at
+its next match. The group leaves the inbox either way.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.conversation.services import Services
+from bot.understanding.intent_store import MAX_NEGATIVE
 
 
 def add_example(services: Services, intent_id: str, text: str) -> dict[str, Any]:
@@ -19,8 +20,16 @@ def add_example(services: Services, intent_id: str, text: str) -> dict[str, Any]
 
 
 def dismiss(services: Services, group_id: str) -> bool:
-    """The group is not for the shop; False if it was already gone."""
-    return services.unmatched.dismiss(group_id)
+    """The group is not for the shop: its query becomes a negative and the group goes; False
+    if it was already gone."""
+    group = services.unmatched.get(group_id)
+    if group is None:
+        return False
+    text = (group.get("text") or "").strip()[:MAX_NEGATIVE]
+    if text:
+        services.intents.add_negative(text)
+    services.unmatched.resolve(group_id)
+    return True
 
 
 def resolve(services: Services, group_id: str) -> None:

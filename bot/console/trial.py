@@ -1,11 +1,10 @@
 """Try a question against the FAQs as they would be with an unsaved edit, before saving it.
 
-A trial builds a throwaway Matcher over the stored intents with the edited one in place: one
-index build (about 0.5 s at 1,000 FAQs, 5 s at 10,000; bench/README.md). The last one is kept,
-so trying more questions against the same edit costs a match each. A Matcher hands the
-intents' `terms` to jieba, which is process-wide, so trials run one at a time and give jieba
-back the stored intents' terms afterwards; a trial that leaves the terms alone (most do)
-changes nothing outside itself.
+A trial builds a throwaway Matcher over the stored intents (and the staff's negatives) with
+the edited one in place: one index build (about 0.5 s at 1,000 FAQs, 5 s at 10,000;
+bench/README.md). The last one is kept, so trying more questions against the same edit costs a
+match each. A Matcher keeps the intents' `terms` to itself, so a trial changes nothing the live
+matcher sees.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from typing import Any
 
 from bot.understanding.intent_store import IntentStore
 from bot.understanding.matcher import IntentSpec, Matcher, MatchResult
-from bot.understanding.normalise import use_merchant_words
 
 _lock = threading.Lock()
 # (store version, the edit) -> (matcher with the edit, warnings about its new examples)
@@ -57,27 +55,22 @@ def run_trial(store: IntentStore, edit: dict[str, Any], question: str = "",
     saved = store.matcher()
     cache_key = json.dumps([store.version(), original_id, edit], sort_keys=True,
                            ensure_ascii=False)
-    with _lock:
-        try:
-            if cache_key in _last:
-                matcher, warnings = _last[cache_key]
-                # The words jieba cuts whole, as when this matcher was built.
-                use_merchant_words(t for d in edited_docs for t in d.get("terms", []))
-            else:
-                matcher = Matcher(_specs(edited_docs))
-                warnings = []
-                for example in new_examples:
-                    for result, today in ((matcher.match(example), False),
-                                          (saved.match(example), True)):
-                        other = _claimed_by_other(result, edit["id"])
-                        if other:
-                            warnings.append(Warning_(example, other[0], other[1], today))
-                            break
-                _last.clear()
-                _last[cache_key] = (matcher, warnings)
-            edited_result = matcher.match(question) if question.strip() else None
-        finally:
-            use_merchant_words(t for d in stored for t in d.get("terms", []))
+    with _lock:   # one build at a time per process: each can take seconds on a big shop
+        if cache_key in _last:
+            matcher, warnings = _last[cache_key]
+        else:
+            matcher = Matcher(_specs(edited_docs), negatives=store.negatives())
+            warnings = []
+            for example in new_examples:
+                for result, today in ((matcher.match(example), False),
+                                      (saved.match(example), True)):
+                    other = _claimed_by_other(result, edit["id"])
+                    if other:
+                        warnings.append(Warning_(example, other[0], other[1], today))
+                        break
+            _last.clear()
+            _last[cache_key] = (matcher, warnings)
+    edited_result = matcher.match(question) if question.strip() else None
     saved_result = saved.match(question) if question.strip() else None
     return Trial(question, edited_result, saved_result, warnings)
 

@@ -100,9 +100,12 @@ class HandoffBook:
             return self.get(current.id) or current
         handoff_id = f"h{self.redis.incr(self.SEQ)}"
         if not self.redis.set(self.user_key(openid), handoff_id, nx=True, ex=USER_TTL):
-            # Another worker opened one for this user a moment ago: join it.
-            return self.open(openid, reason, text, at, turns=turns, order_id=order_id,
-                             on_duty=on_duty)
+            if self.current(openid) is not None:
+                # Another worker opened one for this user a moment ago: join it.
+                return self.open(openid, reason, text, at, turns=turns, order_id=order_id,
+                                 on_duty=on_duty)
+            # The pointer names a case that is gone or closed (staff tidied up): replace it.
+            self.redis.set(self.user_key(openid), handoff_id, ex=USER_TTL)
         record = Handoff(id=handoff_id, openid=openid, reason=reason, text=text[:1000],
                          order_id=order_id, on_duty=on_duty, at=now, updated_at=now,
                          turns=turns)
@@ -141,14 +144,16 @@ class HandoffBook:
         return self.redis.zrange(self.QUEUE, 0, limit - 1)
 
     def close(self, handoff_id: str) -> None:
+        """Staff are done with it: off the queue; the user's next complaint opens a new one."""
         record = self.get(handoff_id)
         if record is None:
             return
         pipe = self.redis.pipeline(transaction=False)
         pipe.hset(self.key(handoff_id), "status", CLOSED)
         pipe.zrem(self.QUEUE, handoff_id)
-        pipe.delete(self.user_key(record.openid))
         pipe.execute()
+        if self.redis.get(self.user_key(record.openid)) == handoff_id:
+            self.redis.delete(self.user_key(record.openid))
 
 
 def _fields(record: Handoff) -> dict[str, Any]:

@@ -250,9 +250,15 @@ def build_fake_app(state: FakeWeChatState) -> Flask:
     return app
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass    # one line per call would drown a benchmark's output
+class _QuietControlHandler(WSGIRequestHandler):
+    """Logs API calls as usual but not the control endpoints: `python -m bot chat` polls
+    `/_fake/calls` twice a second, which would bury the demo's log. (Benchmarks serve the fake
+    under gunicorn, without this log.)"""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if self.path.startswith("/_fake/"):
+            return
+        super().log_request(code, size)
 
 
 class FakeWeChatServer:
@@ -262,7 +268,7 @@ class FakeWeChatServer:
                  secret: str = DEMO_DEFAULTS["wechat_secret"], host: str = "127.0.0.1") -> None:
         self.state = FakeWeChatState(appid, secret)
         self._server = make_server(host, port, build_fake_app(self.state), threaded=True,
-                                   request_handler=_QuietHandler)
+                                   request_handler=_QuietControlHandler)
         self.port = self._server.server_port
         self.root = f"http://{host}:{self.port}/"
         self.url = self.root + "cgi-bin/"   # what WECHAT_API_BASE_URL points at

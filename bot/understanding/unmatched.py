@@ -29,7 +29,6 @@ GROUPS = "unmatched:groups"          # zset: group id -> count
 GROUP_REPS = "unmatched:reps"        # hash: group id -> normalised representative text
 CREATED = "unmatched:created"        # counter: groups created so far
 RECENT = "unmatched:recent"          # list, newest first: [counter, group id, representative]
-DISMISSED = "unmatched:dismissed"    # set: normalised queries staff marked "not for the shop"
 GROUP_SIMILARITY = 88
 SAMPLES_KEPT = 50
 REP_SCAN_LIMIT = 5000                # the busiest groups a process compares against
@@ -216,25 +215,6 @@ class UnmatchedStore:
                 if owner == group_id:
                     del self._by_rep[rep]
                     self._by_length[len(rep)].remove(rep)
-
-    def dismiss(self, group_id: str) -> bool:
-        """Staff say the group is not for the shop: keep its queries (as typed, and the
-        group's normalised text) in the DISMISSED set, for the matcher to learn from, and
-        drop the group."""
-        info = self.redis.hgetall(self.group_key(group_id))
-        if not info:
-            return False
-        texts = {self.redis.hget(GROUP_REPS, group_id) or ""}
-        texts |= {json.loads(s)["text"] for s in
-                  self.redis.lrange(f"{self.group_key(group_id)}:samples", 0, -1)}
-        texts.discard("")
-        if texts:
-            self.redis.sadd(DISMISSED, *texts)
-        self.resolve(group_id)
-        return True
-
-    def dismissed(self) -> set[str]:
-        return self.redis.smembers(DISMISSED)
 
     def total(self) -> int:
         return int(sum(score for _, score in self.redis.zrange(GROUPS, 0, -1, withscores=True)))

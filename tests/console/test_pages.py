@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from bot.understanding.unmatched import DISMISSED
 from tests.conftest import START, simulator_for
 from tests.console.conftest import ADMIN, ConsoleClient
 from tests.fixtures.orders import event
@@ -70,14 +69,14 @@ def test_add_as_example_of_an_unknown_intent_changes_nothing(console_app, agent,
     assert only_group(console_app)["id"] == group["id"]
 
 
-def test_dismiss_keeps_the_query_for_the_matcher_and_empties_the_inbox(console_app, agent,
+def test_dismiss_makes_the_query_a_negative_and_empties_the_inbox(console_app, agent,
                                                                        clock, r):
     simulator_for(console_app, clock).text(USER, "蓝色的收音机")
     group = only_group(console_app)
     agent.get("/console/inbox")
     agent.post(f"/console/inbox/{group['id']}/dismiss")
     assert console_app.extensions["bot"].unmatched.groups() == []
-    assert "蓝色的收音机" in r.smembers(DISMISSED)
+    assert "蓝色的收音机" in console_app.extensions["bot"].intents.negatives()
     # A second click (another agent, same group) is a clear 404, not a crash.
     assert agent.post(f"/console/inbox/{group['id']}/dismiss").status_code == 404
 

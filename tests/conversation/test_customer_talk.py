@@ -308,3 +308,25 @@ def test_english_replies_keep_english_style(shop, chat):
     reply = chat.say(ANNA, "when will it arrive")
     assert LAMP in reply and "10 am" in reply
     assert not re.search(r"[，。：；！？（）]", reply)
+
+
+# Hand-off records ------------------------------------------------------------------------------
+
+def test_hand_off_records_join_close_and_survive_a_stale_pointer(r):
+    book = HandoffBook(r)
+    first = book.open("oH", "asked", "转人工", 100.0, turns=[{"in": "转人工"}])
+    again = book.open("oH", "complaint", "太差了", 110.0, turns=[{"in": "太差了"}],
+                      order_id="123456")
+    assert again.id == first.id and again.reason == "complaint" and again.count == 2
+    assert again.order_id == "123456" and book.open_ids() == [first.id]
+    book.close(first.id)
+    assert book.current("oH") is None and book.open_ids() == []
+    assert book.get(first.id).status == "closed"
+    # A pointer to a case someone deleted by hand does not wedge the next one.
+    second = book.open("oH", "asked", "人工", 120.0, turns=[])
+    r.delete(book.key(second.id))
+    third = book.open("oH", "damage", "碎了", 130.0, turns=[])
+    assert third.id != second.id and book.current("oH").id == third.id
+    assert book.attach_photo("oH", {"msg_id": "1", "url": "u"}).photos == [
+        {"msg_id": "1", "url": "u"}]
+    assert len(book.attach_photo("oH", {"msg_id": "1", "url": "u"}).photos) == 1
