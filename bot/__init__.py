@@ -22,8 +22,9 @@ def create_app(config: Config | None = None, **dependencies: Any) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     rt = build_runtime(config, **dependencies)
     try:
-        # The push consumer group starts where the stream is when the bot first runs.
-        rt.pushes.ensure_group()
+        # The push consumer group starts where the stream is when the bot first runs (a worker
+        # creates stream and group when there is no stream yet).
+        rt.pushes.ensure_group(create_stream=False)
     except redis.RedisError:
         logging.getLogger(__name__).warning("Redis unavailable: push group not checked")
     app.extensions["bot_runtime"] = rt

@@ -8,7 +8,6 @@ from bot.conversation.handlers import Handler
 from bot.conversation.replies import Reply
 from bot.orders.wording import OrderWording
 from bot.pushes.follows import FollowStore
-from bot.pushes.preferences import CONSENT_GIVEN
 from intents.order_lookup import Want, resolve
 from intents.push_settings import summary
 
@@ -32,10 +31,9 @@ def follow_order(ctx: MessageContext) -> Reply:
     items = wording.items(found)
     if not FollowStore(services.redis).follow(ctx.openid, found.order_id):
         return ctx.reply("push_follow_already", order_id=found.order_id, items=items)
+    # Asking to be told about this order is consent for this order (bot/pushes/policy.py);
+    # the user's general settings stay as they are.
     prefs = services.prefs.get(ctx.openid)
-    if prefs.consent != CONSENT_GIVEN:
-        # Asking to be told about an order is agreeing to be told about it.
-        prefs = services.prefs.set(ctx.openid, consent=CONSENT_GIVEN, at=services.clock.now())
     quiet = services.config.quiet_hours or ctx.text_of("push_follow_all_day")
     return ctx.reply("push_follow_done", order_id=found.order_id, items=items, quiet=quiet,
                      summary=summary(ctx, prefs))

@@ -20,9 +20,13 @@ log = logging.getLogger(__name__)
 GROUP = "pushes"
 
 
-def ensure_group(client: redis.Redis) -> None:
+def ensure_group(client: redis.Redis, create_stream: bool = True) -> None:
     """Create the group at the stream's end (changes from before the first start are not
-    pushed: they are old news); an existing group is kept where it is."""
+    pushed: they are old news); an existing group is kept where it is. Without
+    `create_stream`, nothing is created where there is no stream yet (the web app at start:
+    a worker creates both before the first event)."""
+    if not create_stream and not client.exists(STREAM):
+        return
     try:
         client.xgroup_create(STREAM, GROUP, id="$", mkstream=True)
     except redis.ResponseError as exc:

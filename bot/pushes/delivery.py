@@ -86,6 +86,8 @@ class Delivery:
             return rec.status
         now = self.clock.now()
         if rec.due_at > now + 0.001:
+            if rec.due_at - now <= 5:
+                raise RetryLater("not due yet")     # a delayed job that woke a little early
             return "not due"     # held or delayed: the scheduler enqueues it when due
         token = secrets.token_hex(8)
         user = self._read_user(rec.openid, now, lock=token)

@@ -7,7 +7,6 @@ leader's scheduler and deliver pushes; the CLI to show, count and preview. Other
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -16,12 +15,18 @@ from typing import Any
 
 from bot.orders.model import Order
 from bot.orders.validation import parse_event
-from bot.pushes.channels import ChannelChooser, KfChannel, SubscribeChannel, TemplateChannel
+from bot.pushes.channels import (
+    ChannelChooser,
+    KfChannel,
+    SubscribeChannel,
+    Target,
+    TemplateChannel,
+)
 from bot.pushes.consumer import ChangeConsumer, ensure_group
 from bot.pushes.delivery import CLAIM_TTL, Delivery
 from bot.pushes.follows import FollowStore
 from bot.pushes.grants import Grants
-from bot.pushes.kinds import STATUS_KIND, push_id, version_of
+from bot.pushes.kinds import push_id
 from bot.pushes.log import QUEUED, PushLog
 from bot.pushes.planner import exception_sig, plan_change
 from bot.pushes.policy import UserView, decide
@@ -82,8 +87,8 @@ class PushPipeline:
 
     # In ---------------------------------------------------------------------------------------
 
-    def ensure_group(self) -> None:
-        ensure_group(self.redis)
+    def ensure_group(self, create_stream: bool = True) -> None:
+        ensure_group(self.redis, create_stream)
 
     def consumer(self, n: int = 0, **kw: Any) -> ChangeConsumer:
         """Consumer `n` of this process (each thread reads as its own group member)."""
@@ -211,13 +216,28 @@ class PushPipeline:
                             following=services.users.get(order.openid).get("following") != "0",
                             followed_orders=set(self.follows.orders(order.openid)))
             d = decide(rec, order, user, self.settings, now, state, lambda _pid: False)
-            lang = services.users.get(order.openid).get("lang") or services.config.default_lang
-            text = self.renderer.text(Part(rec.push_id, d.kind or planned.kind, order, {}),
-                                      lang, now)
+            user_hash = services.users.get(order.openid)
+            lang = user_hash.get("lang") or services.config.default_lang
+            part = Part(rec.push_id, d.kind or planned.kind, order, {})
+            content = self.renderer.message([part], lang, now)
             out["pushes"].append({"push_id": rec.push_id, "kind": planned.kind,
                                   "decision": d.action, "reason": d.reason,
-                                  "until": d.until or None, "text": text})
+                                  "until": d.until or None, "text": content["text"],
+                                  "channels": self._channels_for(order.openid, user_hash,
+                                                                 content, now)})
         return out
+
+    def _channels_for(self, openid: str, user_hash: dict[str, str], content: dict[str, Any],
+                      now: float) -> dict[str, str]:
+        """Each channel and whether it could carry `content` now ("ok", or why not)."""
+        last = float(user_hash.get("last_message_at") or 0)
+        target = Target(
+            openid=openid, lang=content["lang"], kind=content["kind"], now=now,
+            last_message_at=last,
+            stopped=self.grants.stopped(openid, float(user_hash.get("subscribed_at") or 0)),
+            kf_used=self.store.kf_count(openid, str(int(last))))
+        usable, skipped = self.chooser.candidates(target, content)
+        return {**{c.name: "ok" for c in usable}, **skipped}
 
 
 def _merged(stored: Order | None, new: Order, occurred_at: str) -> Order:
@@ -234,9 +254,3 @@ def _merged(stored: Order | None, new: Order, occurred_at: str) -> Order:
     return replace(new, **keep, tracking=tracking, history=stored.history,
                    occurred_at=occurred_at)
 
-
-def dumps(entry: dict[str, Any]) -> str:
-    return json.dumps(entry, ensure_ascii=False, sort_keys=False)
-
-
-__all__ = ["STATUS_KIND", "PushPipeline", "version_of"]

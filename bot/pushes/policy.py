@@ -8,6 +8,7 @@ go together.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.orders.model import Order
@@ -40,7 +41,8 @@ class UserView:
 
 
 def decide(rec: PushRecord, order: Order | None, user: UserView, settings: PushSettings,
-           now: float, order_state: dict[str, str], exists: callable) -> Decision:
+           now: float, order_state: dict[str, str],
+           exists: Callable[[str], bool]) -> Decision:
     """The decision for `rec` given the order as it is now. `exists(push_id)` says whether a
     push is recorded (a newer push of the order speaks for it)."""
     if order is None or order.openid != rec.openid:

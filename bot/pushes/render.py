@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.conversation.replies import Replies
+from bot.conversation.typography import full_width, mostly_chinese
 from bot.orders.model import Order
 from bot.orders.wording import UPCOMING, OrderWording
 from bot.pushes.kinds import (
@@ -103,7 +104,7 @@ class PushRenderer:
     def text(self, part: Part, lang: str, now: float,
              fields: dict[str, str] | None = None) -> str:
         data = fields if fields is not None else self.fields(part, lang, now)
-        return self.replies.text("push_message", lang, **data).strip()
+        return _typeset(self.replies.text("push_message", lang, **data).strip(), lang)
 
     def message(self, parts: list[Part], lang: str, now: float) -> dict[str, Any]:
         """The whole message: one order's push, or several orders merged into one."""
@@ -113,7 +114,7 @@ class PushRenderer:
         if len(parts) == 1:
             return {"lang": lang, "kind": parts[0].kind, "text": texts[0], "fields": fields,
                     "orders": [parts[0].order.order_id]}
-        header = self.replies.text("push_merged_header", lang, count=len(parts))
+        header = _typeset(self.replies.text("push_merged_header", lang, count=len(parts)), lang)
         separator = self.replies.text("push_merged_separator", lang)
         summary = ";".join(f"{p.order.order_id} {f['status']}" for p, f in zip(parts, each,
                                                                                strict=True))
@@ -121,6 +122,11 @@ class PushRenderer:
         return {"lang": lang, "kind": MERGED, "text": header + "\n" + separator.join(texts),
                 "fields": fields, "orders": [p.order.order_id for p in parts],
                 "first_kind": parts[0].kind}
+
+
+def _typeset(text: str, lang: str) -> str:
+    """Chinese text in Chinese typography, as the chat's replies are."""
+    return full_width(text) if lang == "zh-CN" or mostly_chinese(text) else text
 
 
 def _iso(ts: float) -> str:

@@ -92,6 +92,10 @@ def test_pushes_show_stats_and_preview(push_env, redis_url, tmp_path, clock):
     (push,) = out["pushes"]
     assert push["kind"] == "order_delivered" and "已签收" in push["text"]
     assert push["decision"] == "send"
+    # The CLI runs on the wall clock, days after the test clock's last message: no 48 h window.
+    assert push["channels"] == {"kf": "outside the 48 h window",
+                                "template": "no template for this kind",
+                                "subscribe": "no subscribe template for this kind"}
     # Nothing was stored or sent by the preview.
     assert env.services.orders.get("800003").status == "shipped"
     assert len(env.sent("oCli")) == 1

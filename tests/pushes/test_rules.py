@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from bot.pushes.delivery import RetryLater
 from bot.pushes.preferences import CONSENT_ASKED, IMPORTANT
 from tests.fixtures.orders import event, point
 
@@ -213,7 +216,7 @@ def test_delivered_with_pickup_code_and_place(push_env):
     env.flow(event("200009", "delivered", hours=0, openid="oP",
                    tracking=[point(0, "菜鸟驿站(文三路店)", "已签收,取件码 8-2-1024")]))
     (text,) = texts(env, "oP")
-    assert "菜鸟驿站(文三路店)" in text and "8-2-1024" in text
+    assert "已放在菜鸟驿站（文三路店），取件码 8-2-1024" in text
 
 
 def test_an_order_moved_to_another_customer_is_not_pushed_to_the_first(push_env):
@@ -271,3 +274,25 @@ def test_phone_only_orders_and_api_answers_push_nothing(push_env):
     env = push_env()
     env.flow(event("200011", "shipped", hours=0, phone="13800001111"))
     assert env.log("200011") == []
+
+
+def test_following_an_order_is_consent_for_that_order_only(push_env):
+    env = push_env()
+    env.user("oAskedF", consent=CONSENT_ASKED)
+    env.pushes.follows.follow("oAskedF", "200012")
+    env.flow(shipped("200012", "oAskedF"))
+    env.flow(shipped("200013", "oAskedF"))
+    assert [e["status"] for e in env.log("200012")][-1] == "sent"
+    assert env.log("200013")[-1]["reason"] == "consent"
+
+
+def test_a_job_that_wakes_before_its_push_is_due_retries_shortly(push_env):
+    env = push_env(push_merge_delay=2.0)
+    env.user("oEarly")
+    env.post(shipped("200014", "oEarly"))
+    env.consume()
+    pid = env.queued.pop()
+    with pytest.raises(RetryLater):
+        env.pushes.deliver(pid)
+    env.clock.advance(2.0)
+    assert env.pushes.deliver(pid) == "sent"
