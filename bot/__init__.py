@@ -42,4 +42,8 @@ def create_app(config: Config | None = None, **dependencies: Any) -> Flask:
     # tracking page, customers' SMS replies, and health for the load balancer.
     for blueprint in (callback.bp, order_hooks.bp, tracking.bp, sms_hooks.bp, health.bp):
         app.register_blueprint(blueprint)
+    # The staff and merchant console under /console (its own sessions, CSRF and roles).
+    from bot.console.mount import register as register_console
+
+    register_console(app, rt.services, rt.pushes)
     return app

@@ -84,6 +84,7 @@ def _attach_to_handoff(ctx: MessageContext) -> Reply | None:
         return None
     turns.append(Transcript.turn(now, ctx.msg.kind, f"[{ctx.msg.kind}]", "", "media"))
     book.open(ctx.openid, "damage", troubled[-1].get("in", ""), now, turns=turns)
+    ctx.notes["handoff"] = True   # the console's daily count of hand-offs
     book.attach_photo(ctx.openid, photo)
     return ctx.reply("media_damage_received", kind=kind)
 

@@ -34,6 +34,7 @@ def hand_off(ctx: MessageContext) -> Reply:
     HandoffBook(services.redis).open(ctx.openid, "asked", ctx.text, now, turns=turns,
                                      order_id=str(ctx.state.data.get("order_id") or ""),
                                      on_duty=duty)
+    ctx.notes["handoff"] = True   # the console's daily count of hand-offs
     ctx.state.clear()
     if duty:
         return Reply(ctx.text_of("handoff_transferred"), kind=TRANSFER)

@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("match", help="match queries from stdin, one JSON line out per line in")
 
+    from bot.cli.console import add_parser as add_console_parser
+
+    add_console_parser(sub)
+
     from bot.cli.pushes import add_parser as add_pushes
 
     add_pushes(sub)
@@ -54,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    quiet = ("match", "intents", "chat", "pushes")
+    quiet = ("match", "intents", "chat", "console", "pushes")
     logging.basicConfig(level=logging.WARNING if args.command in quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command == "demo":
@@ -87,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         from bot.cli import pushes_admin
 
         return pushes_admin.run(args)
+
+    if args.command == "console":
+        from bot.cli.console import run as run_console
+
+        return run_console(args)
     if args.command == "pushes":
         from bot.cli.pushes import run as run_pushes
 

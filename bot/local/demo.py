@@ -50,6 +50,7 @@ def run_demo(port: int = 8000, fake_port: int = 8001, smoke: bool = False,
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
     config = Config.from_env()
     seeded = seed_demo_data(config)
+    console_password = demo_console_account(config)
     # `python -m bot chat` reads this to find the bot and the fake WeChat, whatever the ports.
     running = demo_file(config)
     running.write_text(json.dumps({"bot_url": f"http://127.0.0.1:{port}",
@@ -64,7 +65,7 @@ def run_demo(port: int = 8000, fake_port: int = 8001, smoke: bool = False,
     )
     try:
         _wait_healthy(f"http://127.0.0.1:{port}/healthz")
-        print(_banner(port, seeded), flush=True)
+        print(_banner(port, seeded, console_password), flush=True)
         if smoke:
             return _smoke(config, port)
         if push_every > 0:
@@ -117,6 +118,23 @@ def seed_demo_data(config: Config) -> list[str]:
     return ["intents", f"{len(orders)} orders"]
 
 
+DEMO_ADMIN = "admin"
+
+
+def demo_console_account(config: Config) -> str:
+    """A fresh password for the demo's console admin on every start; returns it."""
+    import secrets
+    import time as clock
+
+    from bot.console.accounts import AccountStore
+    from bot.platform.storage import connect
+
+    password = secrets.token_urlsafe(12)
+    client = connect(redis_url_for(config.redis_url, config.data_dir))
+    AccountStore(client).add(DEMO_ADMIN, "admin", password, clock.time())
+    return password
+
+
 def _advance_demo_order(config: Config, port: int, step: float) -> None:
     """Walk the demo order through paid → shipped → in transit → out for delivery →
     delivered through the signed webhook, one step every `step` seconds."""
@@ -158,10 +176,13 @@ def _smoke(config: Config, port: int) -> int:
     return 0 if answer.status == 200 and answer.text else 1
 
 
-def _banner(port: int, seeded: list[str]) -> str:
+def _banner(port: int, seeded: list[str], console_password: str) -> str:
     return f"""
   The bot is running on http://127.0.0.1:{port}/wechat (demo settings, embedded Redis).
   Seeded: {', '.join(seeded) or 'nothing'}.
+
+  Console: http://127.0.0.1:{port}/console/  name: {DEMO_ADMIN}  password: {console_password}
+
   Chat with it from another terminal:
 
       . .venv/bin/activate && python -m bot chat

@@ -252,7 +252,8 @@ def build_fake_app(state: FakeWeChatState) -> Flask:
 
 class _QuietControlHandler(WSGIRequestHandler):
     """Logs API calls as usual but not the control endpoints: `python -m bot chat` polls
-    `/_fake/calls` twice a second, which would bury the demo's log."""
+    `/_fake/calls` twice a second, which would bury the demo's log. (Benchmarks serve the fake
+    under gunicorn, without this log.)"""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         if self.path.startswith("/_fake/"):

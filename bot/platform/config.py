@@ -54,6 +54,7 @@ class Config:
     flood_limit: int = 20
     flood_window: int = 60
     dialogue_ttl: int = 1800
+    transcript_days: int = 30       # how long the console keeps conversations
     service_hours: str = "09:00-21:00"
     timezone: str = "Asia/Shanghai"
     default_lang: str = "zh-CN"

@@ -119,6 +119,23 @@ def test_chat_talks_to_the_running_demo_and_shows_pushes(running_demo):
         chat.wait(10)
 
 
+def test_demo_prints_a_console_admin_that_can_log_in(running_demo):
+    import re
+
+    import requests
+
+    banner = running_demo["banner"]
+    found = re.search(r"Console: (http://\S+/console/)\s+name: (\S+)\s+password: (\S+)", banner)
+    assert found, banner
+    url, name, password = found.groups()
+    session = requests.Session()
+    page = session.get(url + "login", timeout=10).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    resp = session.post(url + "login", data={"name": name, "password": password,
+                                             "csrf_token": token}, timeout=10)
+    assert resp.status_code == 200 and "概览" in resp.text   # landed on the overview
+
+
 def test_the_demo_order_moves_and_the_chat_prints_each_push(pushing_demo):
     data = pushing_demo["data"]
     chat = subprocess.Popen([sys.executable, "-m", "bot", "chat"], cwd=ROOT,
