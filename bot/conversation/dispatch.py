@@ -73,6 +73,7 @@ class Dispatcher:
             state=services.dialogue.from_raw(msg.openid, raw_state),
             lang=lang,
             text=msg.text,
+            writes=pipe,
         )
         try:
             return self._route(ctx)
