@@ -7,9 +7,21 @@ handlers claiming the same name, intent, menu key or event.
 from __future__ import annotations
 
 from bot.conversation.handlers import Handler, HandlerRegistry
-from intents import basics, faq, greeting, handoff, logistics, order_status, push_settings
+from intents import (
+    basics,
+    complaint,
+    faq,
+    greeting,
+    handoff,
+    hurry,
+    logistics,
+    order_focus,
+    order_status,
+    push_settings,
+)
 
-MODULES = [basics, faq, greeting, handoff, logistics, order_status, push_settings]
+MODULES = [basics, complaint, faq, greeting, handoff, hurry, logistics, order_focus,
+           order_status, push_settings]
 
 
 def all_handlers() -> list[Handler]:

@@ -6,8 +6,10 @@ import json
 
 from bot.conversation.context import MessageContext
 from bot.conversation.handlers import Handler
+from bot.conversation.handoffs import HandoffBook
 from bot.conversation.replies import TRANSFER, Reply
 from bot.conversation.service_hours import on_duty
+from bot.conversation.transcript import Transcript
 
 QUEUE = "handoff:requests"
 QUEUE_MAX = 10_000
@@ -26,6 +28,14 @@ def hand_off(ctx: MessageContext) -> Reply:
     pipe.ltrim(QUEUE, 0, QUEUE_MAX - 1)
     if ctx.writes is None:
         pipe.execute()
+    # The record staff work from, with the conversation that led here.
+    now = services.clock.now()
+    turns = Transcript(services.redis).last(ctx.openid, 10)
+    turns.append(Transcript.turn(now, ctx.msg.kind, ctx.text or f"[{ctx.msg.event}]", "",
+                                 "handoff"))
+    HandoffBook(services.redis).open(ctx.openid, "asked", ctx.text, now, turns=turns,
+                                     order_id=str(ctx.state.data.get("order_id") or ""),
+                                     on_duty=duty)
     ctx.state.clear()
     if duty:
         return Reply(ctx.text_of("handoff_transferred"), kind=TRANSFER)

@@ -4,9 +4,13 @@ In this order:
 1. the answer to our own question: the phone's last four digits (an answer without any is
    asked once more, never counted as a wrong guess), or a number from a list;
 2. a number in the message: order number, waybill number, or a phone number;
-3. "它到哪了": the order talked about last (remembered in the dialogue state);
-4. the customer's own orders: one answered directly, several in progress listed to pick from;
-5. none at all: ask for the order number, and take it from the next message.
+3. a pick from the list shown last ("第二个呢", "另一个", "最后那个");
+4. what is in it ("保温杯做好了吗"): the customer's orders whose goods the message names
+   (intents/order_items.py); one answered, several listed (only those), none → said so, with
+   the recent orders listed;
+5. "它到哪了": the order talked about last (remembered in the dialogue state);
+6. the customer's own orders: one answered directly, several in progress listed to pick from;
+7. none at all: ask for the order number, and take it from the next message.
 
 Either an Order comes back (already checked to be the customer's) or a Reply to send instead.
 """
@@ -23,9 +27,12 @@ from bot.conversation.replies import Reply
 from bot.conversation.words import contains_any, load_words
 from bot.orders.access import OWN, THROTTLED, UNAVAILABLE, VERIFY, Access
 from bot.orders.masking import mask_phone
-from bot.orders.model import Order
+from bot.orders.model import ON_THE_WAY as ON_THE_WAY_STATUSES
+from bot.orders.model import Order, timestamp_of
 from bot.orders.wording import OrderWording
 from bot.understanding.entities import extract_entities
+from intents.order_items import item_words, match_items
+from intents.talk import LAST, OTHER, ordinal, text_of, words_of
 
 # Dialogue-state slots.
 LAST_ORDER = "order_id"          # the order talked about last
@@ -33,6 +40,8 @@ EXPECT = "order_expect"          # what our pending question was
 CHOICES = "order_choices"        # order ids of the list we showed
 VERIFYING = "order_verify"       # the phone-only order whose phone digits we asked for
 ASKED_AGAIN = "order_verify_again"  # the digits question was repeated once already
+LAST_LIST = "order_list"         # order ids of the list shown last (kept after the pick)
+LIST_ASKS = "order_list_asks"    # what the message that brought up that list asked
 NUMBER, CHOICE, DIGITS = "number", "choice", "digits"
 
 MAX_LIST = 5
@@ -98,27 +107,112 @@ def resolve(ctx: MessageContext, want: Want) -> Order | Reply:
     if expecting == NUMBER:
         return ctx.reply("order_number_not_understood")
 
+    picked = _picked_from_list(ctx, want)
+    if picked is not None:
+        return picked
+    named = _named_by_items(ctx, want)
+    if named is not None:
+        return named
+
     last = state.data.get(LAST_ORDER)
     if last and (want.prefer_last or _points_back(ctx)):
         order = access.own(ctx.openid, last)
         if order is not None:
             return _found(ctx, order)
-    orders = ctx.services.orders.recent(ctx.openid)
+    orders = recent_orders(ctx)
     if not orders:
         state.expect(want.handler, **{EXPECT: NUMBER})
         return ctx.reply(want.ask)
     return _choose(ctx, want, orders)
 
 
+def recent_orders(ctx: MessageContext) -> list[Order]:
+    """The customer's newest orders, read once per message."""
+    if "recent_orders" not in ctx.notes:
+        ctx.notes["recent_orders"] = ctx.services.orders.recent(ctx.openid)
+    return ctx.notes["recent_orders"]
+
+
 def _choose(ctx: MessageContext, want: Want, orders: list[Order]) -> Order | Reply:
     """One order answered; several in progress listed; otherwise the newest."""
     candidates = [order for order in orders if want.candidate(order)][:MAX_LIST]
     if len(candidates) >= 2:
-        ctx.state.expect(want.handler, **{EXPECT: CHOICE,
-                                          CHOICES: [o.order_id for o in candidates]})
-        wording = OrderWording.for_message(ctx)
-        return Reply(wording.order_list(want.list_header, candidates))
+        return show_list(ctx, want, want.list_header, candidates)
     return _found(ctx, candidates[0] if candidates else orders[0])
+
+
+def show_list(ctx: MessageContext, want: Want, header: str, orders: list[Order],
+              intro: str = "") -> Reply:
+    """A numbered list to pick from; the next message may pick, and later ones may still
+    refer to it ("另一个呢")."""
+    ids = [o.order_id for o in orders]
+    ctx.state.expect(want.handler, **{EXPECT: CHOICE, CHOICES: ids})
+    # What was asked decides how a later pick is answered ("第二个呢" after a logistics list
+    # shows tracking).
+    asks = ctx.notes.get("asks") or ("logistics" if want.handler == "logistics" else "")
+    ctx.state.remember(**{LAST_LIST: ids, LIST_ASKS: asks})
+    wording = OrderWording.for_message(ctx)
+    text = wording.order_list(header, orders)
+    return Reply(f"{intro}\n{text}" if intro else text)
+
+
+def _picked_from_list(ctx: MessageContext, want: Want) -> Order | Reply | None:
+    """"第二个呢", "另一个", "最后那个": an entry of the list shown last, when the message
+    says nothing else that names an order."""
+    shown = list(ctx.state.data.get(LAST_LIST) or [])
+    if not shown:
+        return None
+    words = words_of(ctx)
+    position, rest = ordinal(words, text_of(ctx))
+    if position is None or _names_something(ctx, rest):
+        return None
+    access = ctx.services.orders.access
+    if position == OTHER:
+        focus = ctx.state.data.get(LAST_ORDER)
+        others = [order_id for order_id in shown if order_id != focus]
+        if len(others) != 1:
+            orders = [o for o in (access.own(ctx.openid, i) for i in others) if o is not None]
+            if len(orders) >= 2:
+                return show_list(ctx, want, want.list_header, orders)
+            if not orders:
+                return None
+            return _found(ctx, orders[0])
+        chosen = others[0]
+    elif position == LAST:
+        chosen = shown[-1]
+    elif 1 <= position <= len(shown):
+        chosen = shown[position - 1]
+    else:
+        ctx.state.expect(want.handler, **{EXPECT: CHOICE, CHOICES: shown})
+        return ctx.reply("order_choice_invalid", count=len(shown))
+    order = access.own(ctx.openid, chosen)
+    return _found(ctx, order) if order is not None else None
+
+
+def _names_something(ctx: MessageContext, rest: str) -> bool:
+    return bool(item_words(words_of(ctx), rest))
+
+
+def _named_by_items(ctx: MessageContext, want: Want) -> Order | Reply | None:
+    """Orders named by their goods: one → it; several → a list of those; goods named that
+    no order has → said so, with the recent orders to pick from."""
+    text = text_of(ctx)
+    words = words_of(ctx)
+    orders = recent_orders(ctx)
+    found = match_items(words, text, orders)
+    ctx.notes["item_match"] = found
+    if len(found.orders) == 1:
+        return _found(ctx, found.orders[0])
+    if found.orders:
+        return show_list(ctx, want, "order_items_list_header", list(found.orders)[:MAX_LIST])
+    if found.named:
+        what = "、".join(found.words) if ctx.lang != "en" else ", ".join(found.words)
+        intro = ctx.text_of("order_goods_not_found", what=what)
+        if not orders:
+            ctx.state.expect(want.handler, **{EXPECT: NUMBER})
+            return Reply(f"{intro}\n{ctx.text_of(want.ask)}")
+        return show_list(ctx, want, "order_recent_header", orders[:MAX_LIST], intro=intro)
+    return None
 
 
 def _by_phone(ctx: MessageContext, want: Want, phone: str) -> Order | Reply:
@@ -140,8 +234,15 @@ def _outcome(ctx: MessageContext, want: Want, found: Access, number: str) -> Ord
         return _throttled(ctx)
     if found.kind == UNAVAILABLE:
         return ctx.reply("order_cannot_check")
-    # Unknown, someone else's, or a failed phone check: one and the same answer.
+    # Unknown, someone else's, or a failed phone check: one and the same answer (a waybill
+    # number is called one: the customer sent a 快递单号, not an order number).
+    if number in _entities(ctx).tracking_numbers:
+        return ctx.reply("tracking_not_found", number=number)
     return ctx.reply("order_not_found", number=number)
+
+
+def _entities(ctx: MessageContext):  # noqa: ANN202
+    return ctx.match.entities if ctx.match is not None else extract_entities(ctx.text)
 
 
 def _found(ctx: MessageContext, order: Order) -> Order:
@@ -198,3 +299,50 @@ def _points_back(ctx: MessageContext) -> bool:
 def _text(ctx: MessageContext) -> str:
     """The message normalised (full-width digits, case) when the matcher saw it."""
     return ctx.match.normalised if ctx.match is not None else ctx.text.lower()
+
+
+def subject_order(ctx: MessageContext, trouble: bool = False) -> Order | None:
+    """The order a message is most likely about, without asking (a complaint is answered at
+    once, not with a question): a number in it, goods it names, the order in focus, else the
+    one order in trouble (a delivery problem, a passed ETA) or the only one in progress. With
+    `trouble` (the message says something is late or wrong) the one order in trouble comes
+    before an order in focus that is not."""
+    entities = _entities(ctx)
+    access = ctx.services.orders.access
+    for number in entities.order_numbers:
+        found = access.by_number(ctx.openid, number)
+        if found.kind == OWN and found.order is not None:
+            return _found(ctx, found.order)
+    for number in entities.tracking_numbers:
+        found = access.by_tracking(ctx.openid, number)
+        if found.kind == OWN and found.order is not None:
+            return _found(ctx, found.order)
+    orders = recent_orders(ctx)
+    named = match_items(words_of(ctx), text_of(ctx), orders)
+    if len(named.orders) == 1:
+        return _found(ctx, named.orders[0])
+    active = [o for o in orders if o.is_active]
+    troubled = troubled_orders(ctx, active)
+    last = ctx.state.data.get(LAST_ORDER)
+    if last:
+        order = access.own(ctx.openid, last)
+        if order is not None and not (trouble and len(troubled) == 1
+                                      and order.order_id != troubled[0].order_id
+                                      and order not in troubled):
+            return order
+    if len(troubled) == 1:
+        return _found(ctx, troubled[0])
+    if len(active) == 1:
+        return _found(ctx, active[0])
+    return None
+
+
+def troubled_orders(ctx: MessageContext, orders: list[Order]) -> list[Order]:
+    """Orders with a delivery problem or past their expected time."""
+    now = ctx.services.clock.now()
+    return [o for o in orders if o.status == "exception"
+            or (o.eta and o.status in ON_THE_WAY_STATUSES and _passed(o.eta, now))]
+
+
+def _passed(iso: str, now: float) -> bool:
+    return timestamp_of(iso) < now

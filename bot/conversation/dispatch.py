@@ -11,11 +11,14 @@ import logging
 import redis
 
 from bot.conversation.context import MessageContext
+from bot.conversation.language import StoredLang, reply_lang
 from bot.conversation.messages import MEDIA_KINDS, Incoming
-from bot.conversation.replies import Reply, normalise_lang
+from bot.conversation.replies import TEXT, Reply
 from bot.conversation.services import Services
-from bot.conversation.text_router import route
+from bot.conversation.text_router import call, route
 from bot.conversation.throttle import FloodGuard
+from bot.conversation.transcript import Transcript
+from bot.conversation.typography import full_width, mostly_chinese
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,7 @@ class Dispatcher:
         self.services = services
         config = services.config
         self.flood = FloodGuard(services.redis, config.flood_limit, config.flood_window)
+        self.transcript = Transcript(services.redis)
 
     def preload_keys(self, msg: Incoming) -> tuple[list[str], int]:
         """Keys whose values every message needs, for the coordinator to read with its claim:
@@ -57,16 +61,25 @@ class Dispatcher:
         services = self.services
         if preloaded is None:
             preloaded = self._preload(msg)
-        raw_state, lang, flood, fetch_claimed = preloaded
-        if lang is None and services.jobs is not None and not msg.is_event:
+        raw_state, lang_info, flood, fetch_claimed = preloaded
+        stored = StoredLang.from_preloaded(lang_info)
+        if stored.lang is None and services.jobs is not None and not msg.is_event:
             # A follower from before the bot: learn their language from WeChat once.
             if fetch_claimed is None:
                 fetch_claimed = services.users.claim_info_fetch(msg.openid)
             if fetch_claimed:
                 services.jobs.fetch_user_info(msg.openid)
-        lang = normalise_lang(lang, services.config.default_lang)
+        config = services.config
+        lang = reply_lang(stored, msg.text, services.clock.now(), config.lang_choice_hold,
+                          config.default_lang)
         if flood and not self.flood.allows(flood):
-            return services.replies.render("throttled", lang)
+            # Honest: these messages are not answered, so the customer is asked to send the
+            # question again rather than told it will be handled.
+            if self.flood.first_refusal(flood):
+                wait = self.flood.seconds_left(services.clock.now())
+                return self._finish(services.replies.render("throttled", lang, seconds=wait),
+                                    lang)
+            return None
         ctx = MessageContext(
             msg=msg,
             services=services,
@@ -75,24 +88,41 @@ class Dispatcher:
             text=msg.text,
             writes=pipe,
         )
+        reply: Reply | None = None
         try:
-            return self._route(ctx)
+            reply = self._route(ctx)
         except UserFacingError as exc:
-            return ctx.reply(exc.template, **exc.data)
+            reply = ctx.reply(exc.template, **exc.data)
         except redis.RedisError:
             raise  # the callback answers "系统繁忙"; nothing here can work without Redis
         except Exception:
             # A bug must not leave the user without an answer, nor show them a traceback.
             log.exception("handler failed for %s", msg.dedup_key)
-            return ctx.reply("internal_error")
+            reply = ctx.reply("internal_error")
         finally:
             ctx.state.save(pipe)
+        reply = self._finish(reply, ctx.lang)
+        if not msg.is_event:
+            said = msg.text or f"[{msg.kind}]"
+            self.transcript.add(msg.openid, Transcript.turn(
+                services.clock.now(), msg.kind, said, reply.text if reply else "",
+                str(ctx.notes.get("handler", ""))), pipe)
+        return reply
+
+    @staticmethod
+    def _finish(reply: Reply | None, lang: str) -> Reply | None:
+        """Chinese text in Chinese typography, whoever wrote the template or FAQ answer (also
+        a merchant's Chinese-only FAQ answer in an English conversation)."""
+        if reply is not None and reply.kind == TEXT and (lang == "zh-CN"
+                                                         or mostly_chinese(reply.text)):
+            return Reply(full_width(reply.text), reply.kind)
+        return reply
 
     def _preload(self, msg: Incoming) -> list:
         services = self.services
         pipe = services.redis.pipeline(transaction=False)
         pipe.get(services.dialogue.key(msg.openid))
-        pipe.hget(services.users.key(msg.openid), "lang")
+        pipe.hmget(services.users.key(msg.openid), "lang", "lang_source", "lang_at")
         if not msg.is_event:
             self.flood.queue(pipe, msg.openid, services.clock.now())
             state, lang, count, _ = pipe.execute()
@@ -105,7 +135,7 @@ class Dispatcher:
             return self._event(ctx)
         if msg.kind in MEDIA_KINDS or (msg.kind == "voice" and not msg.text):
             handler = registry.for_kind(msg.kind) or registry.get(MEDIA)
-            return handler.handle(ctx) if handler else None
+            return call(ctx, handler) if handler else None
         if msg.kind not in ("text", "voice"):
             return None
         return self.route_text(ctx)
@@ -122,6 +152,6 @@ class Dispatcher:
             if handler is None:
                 log.info("menu key %r has no handler", msg.event_key)
                 handler = registry.get(FALLBACK)
-            return handler.handle(ctx) if handler else None
+            return call(ctx, handler) if handler else None
         handler = registry.for_event(event)
-        return handler.handle(ctx) if handler else None
+        return call(ctx, handler) if handler else None

@@ -27,6 +27,11 @@ class Handler:
     # Whether a message answers the question this handler left pending; without it a
     # question is taken to ask for a number (see bot.conversation.text_router).
     answers: AnswersFn | None = None
+    # Whether this handler takes a message by what it says about the conversation's subject
+    # (a complaint, "它什么时候到" about the order in focus), before the matcher's intent.
+    # Offered in ascending `claim_rank`; see bot.conversation.text_router.
+    claims: AnswersFn | None = None
+    claim_rank: int = 100
 
 
 class HandlerRegistry:
@@ -71,6 +76,11 @@ class HandlerRegistry:
 
     def for_kind(self, kind: str) -> Handler | None:
         return self._routes.get(("kind", kind))
+
+    def claimants(self) -> list[Handler]:
+        """Handlers that claim messages by their content, in the order they are offered one."""
+        return sorted((h for h in self._by_name.values() if h.claims is not None),
+                      key=lambda h: (h.claim_rank, h.name))
 
     def names(self) -> list[str]:
         return sorted(self._by_name)

@@ -4,13 +4,21 @@ Order, first hit wins:
 0. the answer to a pending question whose handler recognises its answers (a yes or no);
 1. a whole-message command: cancel ("算了") or a language switch ("English");
 2. the answer to a clarification we asked ("您是想问:1… 2…" → "2");
-3. the answer to a handler's pending question ("请发订单号" → "123456"), unless the user
+3. the answer to a handler's pending question when the message carries one (a number, a
+   choice from a list);
+4. a handler that claims the message by what it says (`Handler.claims`, in `claim_rank`
+   order): a sticker or "👍", a complaint, a request to hurry an order, a follow-up about
+   the order in focus or one named by what is in it ("葡萄什么时候到");
+5. the answer to a handler's pending question ("请发订单号" → "嗯嗯"), unless the user
    moved on: the message has nothing that could answer it and matches another intent
    ("请发订单号" → "快递怎么还不到啊" is the logistics question, not a bad order number);
-4. a matched intent → its handler (merchant FAQs → the FAQ handler);
-5. ambiguous → ask which one was meant;
-6. unmatched but carrying an order or tracking number → the order or logistics handler;
-7. unmatched → kept for support staff, and the fallback reply.
+6. a matched intent → its handler (merchant FAQs → the FAQ handler);
+7. ambiguous → ask which one was meant (unless the message carries an order or waybill
+   number and one of the two is about orders: then that one);
+8. unmatched but carrying an order or tracking number → the order or logistics handler;
+9. unmatched → kept for support staff, and the fallback reply.
+
+The handler that answered is noted in `ctx.notes["handler"]` (the transcript keeps it).
 """
 
 from __future__ import annotations
@@ -49,7 +57,7 @@ def route(ctx: MessageContext) -> Reply | None:
     # notify you?", "不用了" is a no, not a cancellation.
     pending = services.handlers.get(state.pending) if state.pending else None
     if pending is not None and pending.answers is not None and pending.answers(ctx):
-        return pending.handle(ctx)
+        return call(ctx, pending)
 
     if command in words.get("cancel", []):
         had_question = state.pending is not None
@@ -58,7 +66,10 @@ def route(ctx: MessageContext) -> Reply | None:
         return ctx.reply("cancelled" if had_question else "cancelled_nothing")
     for lang, commands in words.get("language", {}).items():
         if command in commands:
-            services.users.update(ctx.openid, lang=lang, lang_source="user")
+            # Its time too: an explicit choice outweighs the message's language for a while
+            # (bot.conversation.language).
+            services.users.update(ctx.openid, lang=lang, lang_source="user",
+                                  lang_at=int(services.clock.now()))
             ctx.lang = lang
             return ctx.reply("language_set")
 
@@ -70,15 +81,29 @@ def route(ctx: MessageContext) -> Reply | None:
         if choice is not None and 1 <= choice <= len(options):
             return _run_intent(ctx, options[choice - 1])
 
+    if pending is not None and pending.answers is None and _has_answer(match):
+        return call(ctx, pending)
+
+    for claimant in services.handlers.claimants():
+        if claimant.claims is not None and claimant.claims(ctx):
+            return call(ctx, claimant)
+
     if state.pending:
         if pending is not None and not _moved_on(ctx, pending):
-            return pending.handle(ctx)
+            return call(ctx, pending)
         state.resolve()
 
     if match.outcome == "matched":
         return _run_intent(ctx, match.intent)
     if match.outcome == "ambiguous":
         options = list(match.options)
+        # "100001 发货了吗": a number the customer gave names the subject; of two readings the
+        # one about that order is meant, rather than a question back.
+        entities = match.entities
+        if entities.order_numbers or entities.tracking_numbers:
+            for intent in options:
+                if _handler_name(ctx, intent) in (ORDER, LOGISTICS):
+                    return _run_intent(ctx, intent)
         state.expect(CLARIFY, clarify_options=options)
         # Built-ins carry their question in each reply language; an FAQ falls back to an
         # example in the user's script, then to the merchant's own question.
@@ -97,17 +122,27 @@ def route(ctx: MessageContext) -> Reply | None:
     return _run_handler(ctx, FALLBACK)
 
 
+def call(ctx: MessageContext, handler: Handler) -> Reply | None:
+    """Run `handler`, noting its name for the transcript."""
+    ctx.notes["handler"] = handler.name
+    return handler.handle(ctx)
+
+
+def _has_answer(match) -> bool:  # noqa: ANN001 - a MatchResult
+    """The message carries something a question for a number or a choice asked for."""
+    entities = match.entities
+    return bool(entities.order_numbers or entities.tracking_numbers or entities.phones
+                or entities.choice is not None or _ANSWER_DIGITS.search(match.normalised))
+
+
 def _moved_on(ctx: MessageContext, handler: Handler) -> bool:
     """The message changes the subject instead of answering the pending question: it carries
     nothing that could be the answer, and the matcher placed it (over the intent's own
     threshold, however far over) with an intent another handler answers. (A handler that
     recognises its own answers has already been offered the message.)"""
     match = ctx.match
-    entities = match.entities
     pending = handler.name
-    if handler.answers is None and (
-            entities.order_numbers or entities.tracking_numbers or entities.phones
-            or entities.choice is not None or _ANSWER_DIGITS.search(match.normalised)):
+    if handler.answers is None and _has_answer(match):
         return False
     if match.outcome == "matched":
         return _handler_name(ctx, match.intent) != pending
@@ -134,9 +169,9 @@ def _run_intent(ctx: MessageContext, intent_id: str) -> Reply | None:
     if handler is None:
         log.warning("intent %r has no handler", intent_id)
         return _run_handler(ctx, FALLBACK)
-    return handler.handle(ctx)
+    return call(ctx, handler)
 
 
 def _run_handler(ctx: MessageContext, name: str) -> Reply | None:
     handler = ctx.services.handlers.get(name)
-    return handler.handle(ctx) if handler else None
+    return call(ctx, handler) if handler else None

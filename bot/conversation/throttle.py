@@ -34,3 +34,12 @@ class FloodGuard:
 
     def allows(self, count: int) -> bool:
         return int(count) <= self.limit
+
+    def first_refusal(self, count: int) -> bool:
+        """The first message over the limit in its window: the one that is told so (the rest
+        of the window is refused quietly, the customer having been asked to wait)."""
+        return int(count) == self.limit + 1
+
+    def seconds_left(self, now: float) -> int:
+        """Seconds until the current window ends and messages are read again."""
+        return max(1, int(self.window - now % self.window))

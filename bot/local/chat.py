@@ -19,6 +19,7 @@ from bot.platform.config import Config
 
 HELP = """Type a message and press Enter. Commands:
   /event NAME [KEY]   send an event (subscribe, unsubscribe, CLICK MENU_ORDERS, SCAN ...)
+  /image [URL]        send a photo (e.g. after a complaint: it joins the hand-off)
   /user OPENID        speak as another user
   /plain              toggle plain (unencrypted) mode
   /help               show this
@@ -44,9 +45,31 @@ def chat_config(url: str | None) -> tuple[Config, str]:
     return config, url or demo.get("bot_url") or "http://127.0.0.1:8000"
 
 
+NOT_RUNNING = """No bot is answering at {url}.
+Start the demo in another terminal first:
+
+    . .venv/bin/activate && python -m bot demo
+
+then run `python -m bot chat` again (or point it elsewhere with --url or BOT_URL)."""
+
+
+def bot_is_up(url: str, timeout: float = 2.0) -> bool:
+    """Whether anything answers the bot's health check at `url`."""
+    import requests
+
+    try:
+        requests.get(url.rstrip("/") + "/healthz", timeout=timeout)
+    except requests.RequestException:
+        return False
+    return True
+
+
 def run_chat(url: str | None = None, openid: str = DEMO_OPENID, plain: bool = False) -> int:
     """Interactive loop; returns an exit code."""
     config, url = chat_config(url)
+    if not bot_is_up(url):
+        print(NOT_RUNNING.format(url=url))
+        return 1
     transport = requests_transport(url)
     sim = WeChatSimulator(
         transport, config.wechat_token, config.wechat_appid, config.wechat_aes_key
@@ -78,14 +101,21 @@ def run_chat(url: str | None = None, openid: str = DEMO_OPENID, plain: bool = Fa
             print(f"[now speaking as {openid}]")
             continue
         try:
-            if line.startswith("/event "):
+            if line == "/image" or line.startswith("/image "):
+                parts = line.split(maxsplit=1)
+                answer = sim.image(openid, *(parts[1:] or []), encrypted=not plain)
+            elif line.startswith("/event "):
                 parts = line.split()
                 answer = sim.event(openid, parts[1], parts[2] if len(parts) > 2 else "",
                                    encrypted=not plain)
             else:
                 answer = sim.send_text(openid, line, encrypted=not plain)
-        except Exception as exc:  # the bot is not running, or the network failed
-            print(f"[could not reach the bot: {exc}]")
+        except Exception as exc:  # the bot stopped, or the network failed
+            if not bot_is_up(url):
+                print(f"[the bot at {url} stopped answering: restart it with "
+                      "`python -m bot demo`, then send the message again]")
+            else:
+                print(f"[could not reach the bot: {type(exc).__name__}]")
             continue
         if answer.status != 200:
             print(f"[HTTP {answer.status}: {answer.body.decode(errors='replace')}]")

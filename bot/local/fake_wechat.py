@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from bot.platform.config import DEMO_DEFAULTS
 
@@ -218,13 +218,24 @@ def build_fake_app(state: FakeWeChatState) -> Flask:
     return app
 
 
+class _QuietControlHandler(WSGIRequestHandler):
+    """Logs API calls as usual but not the control endpoints: `python -m bot chat` polls
+    `/_fake/calls` twice a second, which would bury the demo's log."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if self.path.startswith("/_fake/"):
+            return
+        super().log_request(code, size)
+
+
 class FakeWeChatServer:
     """The fake on a loopback port, served from a background thread."""
 
     def __init__(self, port: int = 0, appid: str = DEMO_DEFAULTS["wechat_appid"],
                  secret: str = DEMO_DEFAULTS["wechat_secret"], host: str = "127.0.0.1") -> None:
         self.state = FakeWeChatState(appid, secret)
-        self._server = make_server(host, port, build_fake_app(self.state), threaded=True)
+        self._server = make_server(host, port, build_fake_app(self.state), threaded=True,
+                                   request_handler=_QuietControlHandler)
         self.port = self._server.server_port
         self.root = f"http://{host}:{self.port}/"
         self.url = self.root + "cgi-bin/"   # what WECHAT_API_BASE_URL points at

@@ -62,21 +62,38 @@ def flask_transport(client) -> Transport:  # noqa: ANN001 - a Flask test client
     return send
 
 
+def cdata(value: str) -> str:
+    """`value` as CDATA; a "]]>" inside is split across two sections, as WeChat does, so any
+    text a user types arrives as typed."""
+    return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
 def text_xml(openid: str, account: str, content: str, msg_id: int, create_time: int) -> str:
     return (
-        f"<xml><ToUserName><![CDATA[{account}]]></ToUserName>"
-        f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<xml><ToUserName>{cdata(account)}</ToUserName>"
+        f"<FromUserName>{cdata(openid)}</FromUserName>"
         f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-        f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+        f"<Content>{cdata(content)}</Content><MsgId>{msg_id}</MsgId></xml>"
+    )
+
+
+def image_xml(openid: str, account: str, pic_url: str, media_id: str, msg_id: int,
+              create_time: int) -> str:
+    return (
+        f"<xml><ToUserName>{cdata(account)}</ToUserName>"
+        f"<FromUserName>{cdata(openid)}</FromUserName>"
+        f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[image]]></MsgType>"
+        f"<PicUrl>{cdata(pic_url)}</PicUrl><MediaId>{cdata(media_id)}</MediaId>"
+        f"<MsgId>{msg_id}</MsgId></xml>"
     )
 
 
 def event_xml(openid: str, account: str, event: str, key: str, create_time: int) -> str:
     return (
-        f"<xml><ToUserName><![CDATA[{account}]]></ToUserName>"
-        f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<xml><ToUserName>{cdata(account)}</ToUserName>"
+        f"<FromUserName>{cdata(openid)}</FromUserName>"
         f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
-        f"<Event><![CDATA[{event}]]></Event><EventKey><![CDATA[{escape(key)}]]></EventKey></xml>"
+        f"<Event>{cdata(event)}</Event><EventKey>{cdata(escape(key))}</EventKey></xml>"
     )
 
 
@@ -115,6 +132,13 @@ class WeChatSimulator:
     ) -> Answer:
         create_time = create_time or int(self.now())
         xml = text_xml(openid, self.account, content, msg_id or next(_msg_ids), create_time)
+        return self.post(xml, encrypted=encrypted)
+
+    def image(self, openid: str, pic_url: str = "http://127.0.0.1/photo.jpg",
+              encrypted: bool | None = None) -> Answer:
+        """Send a photo message (WeChat gives the bot its URL and a media id)."""
+        msg_id = next(_msg_ids)
+        xml = image_xml(openid, self.account, pic_url, f"media{msg_id}", msg_id, int(self.now()))
         return self.post(xml, encrypted=encrypted)
 
     def event(

@@ -221,6 +221,78 @@ class OrderWording:
         else:
             lines.append(self.text("logistics_no_points"))
 
+    # Follow-ups about one order --------------------------------------------------------------
+
+    def _latest(self, order: Order) -> str:
+        """", 最新:今天上午7点 昆明转运中心 已发出" ("" without tracking points)."""
+        if not order.tracking:
+            return ""
+        point = order.tracking[-1]
+        return self.text("focus_latest", when=self.when(point.time), location=point.location,
+                         description=point.description)
+
+    def _focus_data(self, order: Order) -> dict[str, str]:
+        data = self._common(order)
+        data["latest"] = self._latest(order)
+        return data
+
+    def eta_answer(self, order: Order) -> str:
+        """"什么时候到": the expected time, or why there is none."""
+        if order.status == EXCEPTION:
+            return self.explain_answer(order)
+        if order.status in (CANCELLED, REFUNDED):
+            return self.status_answer(order)
+        data = self._focus_data(order)
+        if order.status == DELIVERED:
+            data["when"] = self.when(self.delivered_at(order)) if self.delivered_at(order) else ""
+            return self.text("focus_eta_delivered", **data)
+        kind, when = self.expected(order)
+        if order.status in _BEFORE_SHIPPING:
+            return self.text("focus_eta_not_shipped", **data)
+        if kind == UPCOMING:
+            return self.text("focus_eta", when=when, **{**data, "eta": ""})
+        if kind == LATE:
+            return self.text("focus_eta_late", when=when, **{**data, "eta": ""})
+        return self.text("focus_eta_unknown", **data)
+
+    def late_answer(self, order: Order) -> str:
+        """"怎么还没到": whether it is late, why, and what happens next."""
+        if order.status == EXCEPTION:
+            return self.explain_answer(order)
+        if order.status in (CANCELLED, REFUNDED):
+            return self.status_answer(order)
+        data = self._focus_data(order)
+        if order.status == DELIVERED:
+            data["when"] = self.when(self.delivered_at(order)) if self.delivered_at(order) else ""
+            return self.text("focus_late_delivered", **data)
+        if order.status in _BEFORE_SHIPPING:
+            return self.text("focus_late_not_shipped", **data)
+        kind, when = self.expected(order)
+        if kind == UPCOMING:
+            return self.text("focus_late_on_time", when=when, **{**data, "eta": ""})
+        if kind == LATE:
+            return self.text("focus_eta_late", when=when, **{**data, "eta": ""})
+        return self.text("focus_eta_unknown", **data)
+
+    def explain_answer(self, order: Order) -> str:
+        """"物流异常是什么意思": the exception in plain words, its reason and what happens next;
+        an order without one is said to have none (late ones get the late answer)."""
+        if order.status != EXCEPTION:
+            if order.status in ON_THE_WAY and self.expected(order)[0] == LATE:
+                return self.late_answer(order)
+            return "\n".join([self.text("focus_no_exception", **self._common(order)),
+                              self.status_answer(order)])
+        data = self._focus_data(order)
+        data["reason"] = self.reason(order)
+        return self.text("focus_explain_exception", **data)
+
+    def facts(self, order: Order) -> str:
+        """One line of what is known about the order, for a complaint or a hurry answer."""
+        data = self._common(order)
+        data["reason"] = (self.text("facts_reason", reason=self.reason(order))
+                          if order.status == EXCEPTION else "")
+        return self.text("order_facts", **data)
+
     def order_list(self, header: str, orders: list[Order]) -> str:
         lines = [self.text(header, count=len(orders))]
         for n, order in enumerate(orders, start=1):

@@ -57,6 +57,8 @@ class Config:
     service_hours: str = "09:00-21:00"
     timezone: str = "Asia/Shanghai"
     default_lang: str = "zh-CN"
+    # How long an explicit "English"/"中文" outweighs the language a message is written in.
+    lang_choice_hold: int = 1800
     replies_dir: str = ""
     intents_dir: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)

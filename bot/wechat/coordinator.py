@@ -46,18 +46,19 @@ OWNER = f"{socket.gethostname()}:{os.getpid()}"
 Dispatch = Callable[..., "Reply | None"]    # dispatch(msg, preloaded=None, pipe=None)
 
 # One round trip per message: claim it, take its lease and read what the dispatcher needs
-# (dialogue state, language, flood count, and for a user of unknown language the daily claim
-# on asking WeChat for it). A losing delivery learns the record's state at once.
+# (dialogue state, language with its source and time, flood count, and for a user of unknown
+# language the daily claim on asking WeChat for it). A losing delivery learns the record's
+# state at once.
 _CLAIM = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
   redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
-  local lang = redis.call('HGET', KEYS[5], 'lang')
+  local lang = redis.call('HMGET', KEYS[5], 'lang', 'lang_source', 'lang_at')
   local flood = false
   local fetch = false
   if KEYS[6] then
     flood = redis.call('INCR', KEYS[6])
     if flood == 1 then redis.call('EXPIRE', KEYS[6], ARGV[5]) end
-    if not lang then
+    if not lang[1] then
       fetch = redis.call('SET', KEYS[7], 1, 'NX', 'EX', ARGV[6]) and 1 or 0
     end
   end

@@ -42,7 +42,7 @@ def test_link_shows_timeline_points_and_masked_contacts(page, orders):
     assert resp.status_code == 200 and resp.mimetype == "text/html"
     assert 'name="viewport"' in html
     assert "运输中" in html and "顺丰 SF1402938475610" in html
-    assert "明天下午 15:00" in html                 # ETA relative to the clock
+    assert "明天下午3点" in html                 # ETA relative to the clock
     assert html.index("杭州") < html.index("已揽收")  # newest point first
     assert "138****5678" in html and "13812345678" not in html
     assert "浙江省杭州市****" in html and "文三路" not in html
@@ -56,7 +56,7 @@ def test_everything_from_the_shop_is_escaped(page, orders):
 
 def test_english_link_renders_english(page, orders):
     html = page(token_of(orders, lang="en")).get_data(as_text=True)
-    assert "in transit" in html and "tomorrow 15:00" in html
+    assert "in transit" in html and "tomorrow 3 pm" in html
 
 
 @pytest.mark.parametrize("spoil", [
@@ -125,9 +125,9 @@ def test_page_never_shows_a_passed_time_as_expected(seeded_app, orders):
                                carrier="SF", tracking_no="SF0000000000006", eta=at(-3)))
     client = seeded_app.test_client()
     problem = client.get(f"/track/{token_of(orders, '202611240005')}").get_data(as_text=True)
-    assert "确认后通知您" in problem and "07:00" not in problem
+    assert "确认后通知您" in problem and "上午7点" not in problem
     late = client.get(f"/track/{token_of(orders, '202611240006')}").get_data(as_text=True)
-    assert "原预计送达" in late and "今天上午 07:00(已有延误)" in late
+    assert "原预计送达" in late and "今天上午7点(已有延误)" in late
 
 
 def test_page_masks_a_latin_address_house_number(seeded_app, orders):

@@ -14,6 +14,7 @@ from bot.local.simulator import WeChatSimulator, requests_transport
 from tests.fixtures.gunicorn import ROOT
 
 ANSWER = "人工泪液现货充足,下单后48小时内发出。"
+SHOWN = "人工泪液现货充足，下单后48小时内发出。"    # in Chinese typography, as replies are
 FAQ = f"""\
 - id: faq_stock
   question: 还有货吗
@@ -48,7 +49,7 @@ def test_an_import_reaches_every_worker_within_a_second(gunicorn_app, redis_url,
     seen: set[str] = set()
     for _ in range(10):
         replies, workers = ask_all(sim, r, 6)
-        assert ANSWER not in replies
+        assert SHOWN not in replies
         seen |= workers
         if len(seen) == 2:
             break
@@ -68,7 +69,7 @@ def test_an_import_reaches_every_worker_within_a_second(gunicorn_app, redis_url,
     answered_by: set[str] = set()
     for _ in range(5):
         replies, workers = ask_all(sim, r, 6)
-        assert replies == [ANSWER] * len(replies)
+        assert replies == [SHOWN] * len(replies)
         answered_by |= workers
         if len(answered_by) == 2:
             break
