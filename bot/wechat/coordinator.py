@@ -29,7 +29,7 @@ import redis
 from bot.conversation.messages import Incoming
 from bot.conversation.replies import TEXT, TRANSFER, Reply
 from bot.conversation.users import INFO_FETCH_TTL
-from bot.platform.storage import ThreadConnections
+from bot.platform.connections import ThreadConnections
 
 log = logging.getLogger(__name__)
 

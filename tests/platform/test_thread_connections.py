@@ -8,7 +8,7 @@ import uuid
 import pytest
 import redis
 
-from bot.platform.storage import ThreadConnections
+from bot.platform.connections import ThreadConnections
 
 
 @pytest.fixture
