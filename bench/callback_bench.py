@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -147,29 +148,47 @@ class App:
     shop: bool = False   # seed the demo shop (intents) first
 
 
-def measure(app: App, env: dict[str, str], redis_url: str, warmup: Path, reqfile: Path,
-            seconds: int, conns: int, warmup_seconds: int = 3) -> dict:
-    redis.Redis.from_url(redis_url).flushdb()
-    if app.shop:
-        seed_shop(redis_url)
-    port = free_port()
-    proc = start_gunicorn(app.target, port, env, app.root)
+def measure(apps: list[App], env: dict[str, str], redis_urls: list[str], warmup: Path,
+            reqfile: Path, seconds: int, conns: int, warmup_seconds: int = 3) -> list[dict]:
+    """Serve each app (on its own Redis) and load them all at once; one app is a plain run."""
+    for app, url in zip(apps, redis_urls, strict=True):
+        redis.Redis.from_url(url).flushdb()
+        if app.shop:
+            seed_shop(url)
+    ports = [free_port() for _ in apps]
+    procs: list[subprocess.Popen] = []
     try:
+        for app, port, url in zip(apps, ports, redis_urls, strict=True):
+            procs.append(start_gunicorn(app.target, port, dict(env, REDIS_URL=url), app.root))
         # Warm-up (imports, jieba, the matcher, pools) on other messages: a replayed one is a
         # dedup hit. Each worker loads jieba on its first message, ~1 s of CPU, more on a busy
         # machine: too short a warm-up leaves it in the measured run.
-        run_wrk(port, warmup, warmup_seconds, conns)
-        cpu, counters = server_cpu(proc), redis_counters(redis_url)
-        result = run_wrk(port, reqfile, seconds, conns)
-        cpu_after, counters_after = server_cpu(proc), redis_counters(redis_url)
+        _all_at_once(lambda port: run_wrk(port, warmup, warmup_seconds, conns), ports)
+        def counters() -> list[tuple[float, tuple[int, int, float]]]:
+            return [(server_cpu(proc), redis_counters(url))
+                    for proc, url in zip(procs, redis_urls, strict=True)]
+
+        before = counters()
+        results = _all_at_once(lambda port: run_wrk(port, reqfile, seconds, conns), ports)
+        after = counters()
     finally:
-        proc.terminate()
-        proc.wait(15)
-    n = max(1, result["requests"])
-    trips, commands, redis_cpu = (b - a for a, b in zip(counters, counters_after, strict=True))
-    result.update(cpu_us=(cpu_after - cpu) / n * 1e6, trips=trips / n, commands=commands / n,
-                  redis_cpu_us=redis_cpu / n * 1e6)
-    return result
+        for proc in procs:
+            proc.terminate()
+            proc.wait(15)
+    for result, (cpu, counters), (cpu_after, counters_after) in zip(results, before, after,
+                                                                    strict=True):
+        n = max(1, result["requests"])
+        trips, commands, redis_cpu = (b - a for a, b in zip(counters, counters_after, strict=True))
+        result.update(cpu_us=(cpu_after - cpu) / n * 1e6, trips=trips / n,
+                      commands=commands / n, redis_cpu_us=redis_cpu / n * 1e6)
+    return results
+
+
+def _all_at_once(run: Callable[[int], dict], ports: list[int]) -> list[dict]:
+    if len(ports) == 1:
+        return [run(ports[0])]
+    with ThreadPoolExecutor(len(ports)) as pool:
+        return list(pool.map(run, ports))
 
 
 def seed_shop(redis_url: str) -> None:
@@ -215,6 +234,10 @@ def main() -> int:
     parser.add_argument("--app", action="append", default=[], metavar="LABEL=MODULE:APP",
                         help="another app to run in every round, importable from this "
                              "checkout or PYTHONPATH (an experiment), with the demo shop")
+    parser.add_argument("--together", action="store_true",
+                        help="serve every app at once, each on its own private Redis, loaded "
+                             "by its own wrk: the machine's drift hits all alike; CPU and Redis "
+                             "per message compare, msg/s shows the share each won")
     parser.add_argument("--skip", action="append", default=[], choices=["werobot"],
                         help="leave a peer out")
     args = parser.parse_args()
@@ -222,10 +245,8 @@ def main() -> int:
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
     tmp = Path(tempfile.mkdtemp())
-    private = None
-    redis_url = args.redis
-    if redis_url == "private":
-        private, redis_url = start_private_redis(tmp)
+    if args.together and args.redis != "private":
+        parser.error("--together needs a private Redis per app")
     reqfile, warmup = tmp / "requests.tsv", tmp / "warmup.tsv"
     make_requests(reqfile, 80_000)
     make_requests(warmup, 20_000, first_msg_id=2 * 10**12)
@@ -237,30 +258,46 @@ def main() -> int:
              for other in args.against]
     apps += [App(label, target, shop=True)
              for label, target in (spec.split("=", 1) for spec in args.app)]
+    privates: list[subprocess.Popen] = []
+    redis_urls = [args.redis] * len(apps)
+    if args.redis == "private":
+        for i in range(len(apps) if args.together else 1):
+            (tmp / f"redis{i}").mkdir()
+            server, url = start_private_redis(tmp / f"redis{i}")
+            privates.append(server)
+            redis_urls[i] = url
+        if not args.together:
+            redis_urls = redis_urls[:1] * len(apps)
     fake = FakeWeChatServer().start()   # the bot's WeChat API calls go to the local fake
     # The messages are signed once, before the first round: a run of several rounds outlasts
     # the bot's 300 s timestamp window, which would refuse them all as stale.
-    env = dict(os.environ, BOT_DEMO="1", REDIS_URL=redis_url, BOT_DATA_DIR=str(tmp),
+    env = dict(os.environ, BOT_DEMO="1", BOT_DATA_DIR=str(tmp),
                FLOOD_LIMIT="1000", WECHAT_API_BASE_URL=fake.url, LOG_LEVEL="warning",
                TIMESTAMP_TOLERANCE="86400")
     runs: dict[str, list[dict]] = {app.label: [] for app in apps}
     try:
         for round_no in range(args.rounds):
+            # Alternate the order (and with --together, the start order) round by round.
+            order = list(range(len(apps)))
+            order = order if round_no % 2 == 0 else [0, *order[:0:-1]]
+            groups = [order] if args.together else [[i] for i in order]
+            for group in groups:
+                results = measure([apps[i] for i in group], env,
+                                  [redis_urls[i] for i in group], warmup, reqfile,
+                                  args.seconds, args.connections, args.warmup)
+                for i, result in zip(group, results, strict=True):
+                    runs[apps[i].label].append(result)
             for app in apps:
-                result = measure(app, env, redis_url, warmup, reqfile, args.seconds,
-                                 args.connections, args.warmup)
-                result["ratio"] = result["rps"] / runs[apps[0].label][-1]["rps"] \
-                    if app is not apps[0] else 1.0
-                runs[app.label].append(result)
+                result = runs[app.label][-1]
+                result["ratio"] = result["rps"] / runs[apps[0].label][-1]["rps"]
                 print(f"round {round_no + 1} {_line(app.label, result)}", flush=True)
     finally:
-        redis.Redis.from_url(redis_url).flushdb()
         fake.stop()
-        if private is not None:
-            private.terminate()
-            private.wait(10)
+        for server in privates:
+            server.terminate()
+            server.wait(10)
     print(f"\nmedians over {args.rounds} round(s), {args.connections} connections, "
-          f"{args.seconds} s each:")
+          f"{args.seconds} s each{', all apps at once' if args.together else ''}:")
     for app in apps:
         rs = runs[app.label]
         print(_line(app.label, {k: statistics.median(r[k] for r in rs) for k in rs[0]}))
