@@ -5,6 +5,13 @@ most every BUILTIN_CHECK seconds and, when it changed, loads it into Redis if it
 Merchant FAQ intents (and their `terms`, the shop's own words for jieba) are imported or edited
 at run time. A version counter changes on every edit; each process checks it at most every
 RELOAD_CHECK seconds and rebuilds its matcher only when it moved.
+
+Support staff teach the matcher through two calls (the console's, when it shows a query the
+bot could not place): `add_example(intent_id, text)` makes the query a phrasing of an intent,
+`add_negative(text)` marks it "not for the shop", so that it and its look-alikes stay
+unmatched (`remove_negative(text)` undoes that; `negatives()` lists them). Both are edits
+like any other: every worker answers from them within RELOAD_CHECK, the calling process at
+its next message.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ DATA = "intents:data"
 VERSION = "intents:version"
 SEEDED = "intents:seeded"
 BUILTIN_HASH = "intents:builtin-sha256"
+NEGATIVES = "intents:negatives"   # hash: text staff dismissed -> JSON {"added_at": epoch s}
+MAX_NEGATIVE = 500                # characters: a chat message, not a document
 RELOAD_CHECK = 0.5
 BUILTIN_CHECK = 1.0
 # An index build slower than this runs in a background thread next time. Only the build is
@@ -120,17 +129,55 @@ class IntentStore:
         return {"added": added, "updated": len(given) - added, "removed": len(removed)}
 
     def add_example(self, intent_id: str, example: str) -> dict[str, Any]:
-        """Teach an intent a new phrasing (support staff turning an unmatched query into one)."""
+        """Teach an intent a new phrasing (support staff turning an unmatched query into one).
+        It is evidence at once: this process's next match uses it, other workers' within
+        RELOAD_CHECK. A text staff had dismissed as not for the shop is no longer a negative.
+        KeyError for an unknown intent."""
         doc = self.get(intent_id)
         if doc is None:
             raise KeyError(intent_id)
+        example = example.strip()
+        if not example:
+            raise ValueError("an example needs some text")
         examples = list(doc.get("examples", []))
         if example not in examples:
             examples.append(example)
         doc["examples"] = examples
         builtin = bool(doc.pop("builtin", False))
+        self.redis.hdel(NEGATIVES, example)
         self.upsert(doc, builtin=builtin)
+        self._checked_at = 0.0
         return doc
+
+    def negatives(self) -> list[str]:
+        """Texts staff dismissed as not for the shop, oldest first."""
+        raw = self.redis.hgetall(NEGATIVES)
+        added = {text: json.loads(meta).get("added_at", 0) for text, meta in raw.items()}
+        return sorted(added, key=lambda text: (added[text], text))
+
+    def add_negative(self, text: str) -> bool:
+        """Mark a message as not for the shop (support staff dismissing an unmatched query):
+        it and messages that read like it more than like any intent stay unmatched, in every
+        worker within RELOAD_CHECK and at this process's next match. True if it was new.
+        ValueError for an empty text or one over MAX_NEGATIVE characters."""
+        text = text.strip()
+        if not text or len(text) > MAX_NEGATIVE:
+            raise ValueError(f"a negative example is 1-{MAX_NEGATIVE} characters")
+        pipe = self.redis.pipeline()
+        pipe.hsetnx(NEGATIVES, text, json.dumps({"added_at": round(time.time(), 3)}))
+        pipe.incr(VERSION)
+        added = bool(pipe.execute()[0])
+        self._checked_at = 0.0
+        return added
+
+    def remove_negative(self, text: str) -> bool:
+        """Undo `add_negative`; True if the text was a negative."""
+        text = text.strip()
+        if not self.redis.hdel(NEGATIVES, text):
+            return False
+        self.redis.incr(VERSION)
+        self._checked_at = 0.0
+        return True
 
     @property
     def builtin_path(self) -> Path:
@@ -233,10 +280,14 @@ class IntentStore:
         # Read the version first: an edit landing during the build triggers another one.
         version = self.version()
         specs = self._specs()
+        negatives = self.negatives()
         started = time.monotonic()
-        matcher = self._build(specs)
+        matcher = self._build(specs, negatives)
         self._build_seconds = time.monotonic() - started
         self._matcher, self._version = matcher, version
+        from bot.understanding.normalise import serve_terms
+
+        serve_terms(matcher.terms)   # for the conversation layer's item matching
 
     def _rebuild_in_background(self) -> None:
         try:
@@ -255,8 +306,8 @@ class IntentStore:
             for d in self.all()
         ]
 
-    def _build(self, specs: list[Any]) -> Any:
+    def _build(self, specs: list[Any], negatives: list[str]) -> Any:
         from bot.understanding.matcher import Matcher
 
-        # The intents' `terms` reach jieba here, in every process that rebuilds.
-        return Matcher(specs)
+        # The intents' `terms` belong to the matcher built here (jieba is not changed).
+        return Matcher(specs, negatives=negatives)

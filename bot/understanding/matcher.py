@@ -24,7 +24,13 @@ How a message is scored:
    and are discounted when the only shared words are question words ("什么", "在").
 5. The blend is mapped onto 0-100 so that the default threshold is 50; the best intent over
    its own threshold is the answer, "ambiguous" when another one that could be is within
-   the ambiguity margin.
+   the ambiguity margin (2 points; optionally a share of the best score), "unmatched" when the
+   message reads at least as much like one the shop's staff dismissed as not for the shop
+   (`negatives`, see `IntentStore.add_negative`).
+
+Before any of this, politeness that wraps a message ("你好 请问…谢谢") is set aside when the
+rest says something ("你好" alone is still a greeting), and a homophone typo that falls apart
+into single characters is read as the intents' word it sounds like ("快第" → 快递, by pinyin).
 
 Two readings use the index's own vocabulary. A two-character word no intent has that
 shortens a three-character word an intent has, keeping its first and last character, is read
@@ -37,8 +43,10 @@ words is no clause break). A-not-A questions are read as their A before any of t
 → 包邮, see `normalise.tokenise`).
 
 The blend weights and the threshold were chosen on the dev set plus hand-written queries
-(flat optimum); bench/matcher_eval.py also measures a held-out set nobody tuned on. The index
-is built once in `Matcher.__init__`; callers build a new Matcher when intents change.
+(flat optimum); bench/matcher_eval.py measures the development sets and, once per round, a
+final set nobody changing the matcher has read. The index is built once in
+`Matcher.__init__`; callers build a new Matcher when intents change. The general vocabulary
+is data (intents/vocabulary/); a shop's own terms belong to its Matcher.
 """
 
 from __future__ import annotations
@@ -57,26 +65,32 @@ from typing import Any
 
 from rapidfuzz.fuzz import ratio
 
+from bot.understanding import pinyin
 from bot.understanding.entities import ORDER, PHONE, TRACKING, Entities, extract_entities, scan
 from bot.understanding.normalise import (
     COMBINED_READINGS,
     LIGHT_WORDS,
+    NO_TERMS,
     OFF_TOPIC_WEIGHT,
     OFF_TOPIC_WORDS,
+    POLITENESS,
     SYNONYMS,
+    Terms,
     canonical,
-    dictionary_version,
+    cut,
     ensure_domain_dictionary,
+    general_count,
     gram_weight,
     is_cjk,
     is_domain_word,
     is_light,
     is_stopword,
     join_phrases,
+    make_terms,
     normalise,
+    strip_politeness,
     subwords,
     tokenise,
-    use_merchant_words,
     word_weight,
 )
 
@@ -125,6 +139,20 @@ UNEXPLAINED_RATIO = 1.5
 # as "half sure" and merchants' per-intent thresholds have room on both sides.
 RAW_AT_THRESHOLD = 33.0
 SCORE_CURVE = math.log(0.5) / math.log(RAW_AT_THRESHOLD / 100.0)
+# When only one clause of a message is understood well enough to answer, and the whole message
+# reads more like another intent scoring at least CLAUSE_RIVAL of the clause's answer, the bot
+# asks between the two. Over the development sets (685 in-domain queries) 0.6 turned 2 wrong
+# answers and 1 right one into a question; 0.7 one wrong; 0.8 and above nothing.
+CLAUSE_RIVAL = 0.6
+# The id the staff's negative examples are indexed under (no intent id can start with "~":
+# they are never shown or answered).
+NOT_FOR_THE_SHOP = "~not-for-the-shop"
+# A runner-up within this share of the leader's score (or DEFAULT_MARGIN points, whichever is
+# more) could as well be what was meant: the bot asks which ("您是想问:1…2…") rather than
+# answer. Off by default: at 5% it took 2 wrong answers off 685 development queries but asked
+# about 1 right one and, worse, about "100001 发货了吗" (order status or the shipping-time FAQ,
+# 75 against 73), which an order number settles; 8-10% cost 18-23 right answers for 4-7 wrong.
+RELATIVE_MARGIN = 0.0
 SHORTLIST_INTENTS = 8     # intents whose examples are scored and compared with rapidfuzz
 # Beyond the best SHORTLIST_MIN, an intent whose coverage of the message is under
 # SHORTLIST_FLOOR of the leader's is not scored: that far behind, its examples do not lift it
@@ -244,8 +272,10 @@ class _Analysis:
     unexplained: float = 0.0      # weight of topic words no intent has (see _unexplained)
 
 
-def analyse(normalised: str, spans: list[tuple[int, int, str]] | None = None) -> _Analysis:
-    """Features of normalised text; `spans` are entity spans to replace by placeholders."""
+def analyse(normalised: str, spans: list[tuple[int, int, str]] | None = None,
+            terms: Terms = NO_TERMS) -> _Analysis:
+    """Features of normalised text; `spans` are entity spans to replace by placeholders,
+    `terms` the shop's own words, cut whole."""
     if spans is None:
         spans = scan(normalised)[1]
     readings = _token_readings()
@@ -256,13 +286,13 @@ def analyse(normalised: str, spans: list[tuple[int, int, str]] | None = None) ->
     placeholders = set()
     at = 0
     for start, end, kind in spans:
-        _words(normalised[at:start], words, extra, weights, evidence, readings)
+        _words(normalised[at:start], words, extra, weights, evidence, readings, terms)
         placeholder = PLACEHOLDERS[kind]
         words.append((placeholder, _SLOT, False, is_cjk(placeholder)))
         weights[placeholder] = 1.0
         placeholders.add(placeholder)
         at = end
-    _words(normalised[at:], words, extra, weights, evidence, readings)
+    _words(normalised[at:], words, extra, weights, evidence, readings, terms)
     # Two words that together say a third ("换" + "尺码" → 换货): the third is a feature too.
     for (first, second), word in COMBINED_READINGS.items():
         if first in weights and second in weights and word not in weights:
@@ -330,16 +360,22 @@ _RUN_BREAK = ("", _BREAK, False, False)
 def _words(
     text: str, words: list[tuple[str, int, bool, bool]], extra: list[str],
     weights: dict[str, float], evidence: dict[str, float], readings: dict[str, _Reading],
+    terms: Terms,
 ) -> None:
     # A space between words (a new clause, or text around a number) ends a bigram run.
     words.append(_RUN_BREAK)
     for piece in join_phrases(text).split():
-        for token in tokenise(piece):
-            reading = readings.get(token)
-            if reading is None:
-                reading = _read(token)
-                if len(readings) < TOKEN_READINGS:
-                    readings[token] = reading
+        for token in tokenise(piece, terms):
+            if token in terms.words:
+                # A shop's term reads per shop (kept whole, weighs as a name): not cached
+                # with the general words every matcher shares.
+                reading = _read(token, terms)
+            else:
+                reading = readings.get(token)
+                if reading is None:
+                    reading = _read(token)
+                    if len(readings) < TOKEN_READINGS:
+                        readings[token] = reading
             heads, parts = reading
             for entry, own, share in heads:
                 words.append(entry)
@@ -366,13 +402,14 @@ _Reading = tuple[tuple[tuple[tuple[str, int, bool, bool], float | None, float | 
                  tuple[tuple[str, float], ...]]
 
 
-def _read(token: str) -> _Reading:
+def _read(token: str, terms: Terms = NO_TERMS) -> _Reading:
     if is_stopword(token):
         return ((_entry(token, _STOP), None, None),), ()
     heads = []
     # A canonical word weighs what the customer actually typed: "查一下" is everyday
-    # chat, "查询" is not, though both become "查询".
-    weight = word_weight(token)
+    # chat, "查询" is not, though both become "查询". A term jieba has no count for is a
+    # name, as telling as the rarest word.
+    weight = 1.0 if token in terms.words and not general_count(token) else word_weight(token)
     forms = canonical(token)
     for word in forms:
         own = weight
@@ -383,7 +420,7 @@ def _read(token: str) -> _Reading:
         heads.append((_entry(word, _STOP if is_stopword(word) else _CONTENT), own,
                       own / len(forms)))
     parts = []
-    for part in subwords(token):
+    for part in subwords(token, terms):
         for word in canonical(part):
             if not is_stopword(word):
                 parts.append((word, word_weight(part)))
@@ -395,18 +432,12 @@ def _entry(word: str, kind: int) -> tuple[str, int, bool, bool]:
     return word, kind, kind < _BREAK and cjk and (kind == _CONTENT or STOP_IN_BIGRAMS), cjk
 
 
-# Readings of the tokens seen since jieba's dictionary last changed (a merchant word added or
-# removed changes how words weigh): customers and intents use the same few thousand words.
+# Readings of the tokens seen (but a shop's terms): customers and intents use the same few
+# thousand words, and jieba's dictionary never changes once loaded.
 _readings: dict[str, _Reading] = {}
-_readings_version = -1
 
 
 def _token_readings() -> dict[str, _Reading]:
-    global _readings, _readings_version
-    version = dictionary_version()
-    if version != _readings_version:
-        _readings = {}   # a new dict: a reading computed before the change lands in the old one
-        _readings_version = version
     return _readings
 
 
@@ -419,27 +450,55 @@ class Matcher:
         extra_words: Iterable[str] = (),
         threshold: float = DEFAULT_THRESHOLD,
         ambiguity_margin: float = DEFAULT_MARGIN,
+        relative_margin: float = RELATIVE_MARGIN,
+        negatives: Iterable[str] = (),
     ) -> None:
         """Build the index; `extra_words` and the intents' `terms` are the merchant's own
-        words, given to jieba (in place of the words an earlier build gave it)."""
+        words, cut whole by this matcher (no other matcher or process state sees them). `negatives`
+        are messages the shop's staff dismissed as not for the shop: a message that reads
+        more like one of them than like any intent (or about as much) stays unmatched."""
         ensure_domain_dictionary()
         specs = list(intents)
-        # Keywords are matched as sets of words, so they are not added as jieba words: that
-        # would glue "订单状态" into one token and hide its parts from the synonyms.
-        use_merchant_words([*extra_words, *(t for spec in specs for t in spec.terms)])
+        # Keywords are matched as sets of words, so they are not terms: that would glue
+        # "订单状态" into one token and hide its parts from the synonyms.
+        self._terms = make_terms([*extra_words, *(t for spec in specs for t in spec.terms)])
         self.threshold = threshold
         self.ambiguity_margin = ambiguity_margin
+        self.relative_margin = relative_margin
         self._specs = {spec.id: spec for spec in specs}
-        self._ids = list(self._specs)
+        self._negatives = tuple(dict.fromkeys(
+            text.strip() for text in negatives if text and text.strip()))
+        # The negatives are indexed as one more intent, last, that is never an answer.
+        indexed = list(self._specs.values())
+        self._negative = -1
+        if self._negatives:
+            self._negative = len(indexed)
+            indexed.append(IntentSpec(id=NOT_FOR_THE_SHOP, question=self._negatives[0],
+                                      examples=self._negatives[1:]))
+        self._indexed = indexed
+        self._ids = [spec.id for spec in indexed]
         self._thresholds = [
-            spec.threshold if spec.threshold is not None else threshold
-            for spec in self._specs.values()
+            spec.threshold if spec.threshold is not None else threshold for spec in indexed
         ]
         self._build()
 
     @property
     def intents(self) -> Mapping[str, IntentSpec]:
         return MappingProxyType(self._specs)
+
+    @property
+    def terms(self) -> frozenset[str]:
+        """The shop's own words this matcher cuts whole (normalised)."""
+        return self._terms.words
+
+    def tokens(self, text: str) -> list[str]:
+        """How this matcher cuts a message into words (the shop's terms whole)."""
+        return tokenise(normalise(text), self._terms)
+
+    @property
+    def negatives(self) -> tuple[str, ...]:
+        """The messages staff dismissed as not for the shop, as given."""
+        return self._negatives
 
     def _build(self) -> None:
         # One posting list per feature, over intents (not examples: far fewer entries to walk
@@ -459,14 +518,14 @@ class Matcher:
         self._ex_start = array("I")
         self._keywords: list[tuple[frozenset[str], ...]] = []
         question_word_examples: list[tuple[int, int]] = []
-        for index, spec in enumerate(self._specs.values()):
+        for index, spec in enumerate(self._indexed):
             self._ex_start.append(len(self._ex_compact))
             counts: dict[int, int] = {}
             bits: dict[int, int] = {}
             size = 0
             texts = dict.fromkeys((spec.question, *spec.examples, *spec.keywords))
             for text in texts:
-                analysis = analyse(normalise(text))
+                analysis = analyse(normalise(text), terms=self._terms)
                 if not analysis.features:
                     continue
                 # The question is the merchant's own summary of the intent: it counts double
@@ -494,11 +553,12 @@ class Matcher:
                 postings[fid].append(index)
                 shares[fid].append(count / size)
                 masks[fid].append(bits[fid])
-            keyword_tokens = (analyse(normalise(k)).tokens for k in spec.keywords)
+            keyword_tokens = (analyse(normalise(k), terms=self._terms).tokens
+                              for k in spec.keywords)
             self._keywords.append(tuple(t for t in keyword_tokens if t))
         self._ex_start.append(len(self._ex_compact))
 
-        n = max(len(self._specs), 1)
+        n = max(len(self._indexed), 1)
         self._vocab = vocab
         self._idf = idf = array("d", (_idf(n, len(posting)) for posting in postings))
         self._idf_unknown = _idf(n, UNKNOWN_DF)
@@ -514,7 +574,7 @@ class Matcher:
         # Common features keep their arrays: they are only bisected for shortlisted intents.
         # Features in the same intents (a word and its own bigram, "w:电池" and "b:电池", most
         # often) share one posting: less memory, and each is bisected once per query.
-        intents = list(range(len(self._specs)))
+        intents = list(range(len(self._indexed)))
         floats: dict[float, float] = {}
         unique: dict[bytes, Any] = {}
         for fid, posting in enumerate(postings):
@@ -554,18 +614,35 @@ class Matcher:
         # A clipping two words share is no reading of either.
         self._clipped = {short: word for short, word in clipped.items()
                          if word and "w:" + short not in vocab}
-        self._understand = _understanding(self._clipped, vocab)
-        self._understood_version = dictionary_version()
+        # What the intents say: the features of the staff's negatives alone are no topic the
+        # shop knows (a message about them is still about something else).
+        known: Any = vocab
+        if self._negative >= 0:
+            only = [self._negative]
+            known = _Known(vocab, frozenset(
+                feature for feature, fid in vocab.items() if list(postings[fid]) == only))
+        self._homophones = _homophones(known)
+        self._understand = _understanding(self._clipped, vocab, self._homophones, known,
+                                          self._terms)
 
     def match(self, text: str) -> MatchResult:
         """Score `text` against every intent; see the module docstring for how."""
         normalised = normalise(text)
-        entities, analysis = self._understood(normalised)
-        scored = self._score(analysis) if analysis.has_content else []
+        entities, analysis, core = self._understood(normalised)
+        reading = normalised
+        if core is not None:
+            reading, analysis = core   # what the message says inside its politeness
+        scored, dismissed = self._scores(analysis) if analysis.has_content else ([], False)
         chosen = self._choose(scored)
-        if chosen is None and " " in normalised:
-            scored = self._best_clause(normalised, analysis.unexplained) or scored
+        whole_best = scored[0] if scored else None
+        from_clause = False
+        if chosen is None and " " in reading and not dismissed:
+            clause_scored = self._best_clause(reading, analysis.unexplained)
+            if clause_scored:
+                scored, from_clause = clause_scored, True
             chosen = self._choose(scored)
+        if dismissed:
+            chosen = None   # reads like what staff said is not for the shop
         ids = self._ids
         candidates = tuple([(ids[i], round(s, 1)) for s, i in scored[:3]])
         outcome, intent, options = "unmatched", None, ()
@@ -574,6 +651,12 @@ class Matcher:
             best, top = chosen
             outcome, intent = "matched", self._ids[top]
             rival = self._rival(scored, chosen)
+            if rival is None and from_clause and whole_best is not None \
+                    and whole_best[1] != top and whole_best[0] >= CLAUSE_RIVAL * best:
+                # One clause answers, but the whole message reads more like another intent
+                # ("台头写成个人了 想换成公司": the invoice title, though only "换" is clear):
+                # ask which, rather than answer the clause.
+                rival = whole_best
             if rival is not None:
                 pair = sorted((chosen, rival), reverse=True)
                 outcome, intent = "ambiguous", None
@@ -604,14 +687,31 @@ class Matcher:
                 continue
             if unexplained > analysis.unexplained:
                 analysis = replace(analysis, unexplained=unexplained)
-            scored = self._score(analysis)
+            scored, dismissed = self._scores(analysis)
             chosen = self._choose(scored)
-            if chosen is None:
+            if chosen is None or dismissed:
                 continue
             key = (not analysis.tokens <= _IDENTIFIERS, chosen[0])
             if not best or key > best_key:
                 best, best_key = scored, key
         return best
+
+    def _scores(self, analysis: _Analysis) -> tuple[list[tuple[float, int]], bool]:
+        """The intents' scores, best first, without the staff's negatives; and whether the
+        message reads like a negative at least as much as like the intent that would answer
+        it (or within the ambiguity margin of it): a look-alike of a dismissed message."""
+        scored = self._score(analysis)
+        if self._negative < 0:
+            return scored, False
+        negative = next((score for score, i in scored if i == self._negative), None)
+        if negative is None:
+            return scored, False
+        scored = [entry for entry in scored if entry[1] != self._negative]
+        chosen = self._choose(scored)
+        if chosen is None:
+            return scored, False
+        margin = max(self.ambiguity_margin, self.relative_margin * chosen[0])
+        return scored, negative >= chosen[0] - margin
 
     def _choose(self, scored: list[tuple[float, int]]) -> tuple[float, int] | None:
         # The best candidate over its own threshold, not only the first one: a merchant's
@@ -624,23 +724,21 @@ class Matcher:
     def _rival(
         self, scored: list[tuple[float, int]], chosen: tuple[float, int]
     ) -> tuple[float, int] | None:
-        """The closest other candidate within the ambiguity margin that could have been the
-        answer: one over its own threshold, or one that scored at least as high."""
+        """The closest other candidate within the ambiguity margin (the larger of the margin
+        and `relative_margin` of the best score) that could have been the answer: one over
+        its own threshold, or one that scored at least as high."""
         best = chosen[0]
+        margin = max(self.ambiguity_margin, self.relative_margin * best)
         rivals = [
             (abs(best - score), (score, i)) for score, i in scored
-            if i != chosen[1] and abs(best - score) < self.ambiguity_margin
+            if i != chosen[1] and abs(best - score) < margin
             and (score >= self._thresholds[i] or score >= best)
         ]
         return min(rivals)[1] if rivals else None
 
-    def _understood(self, normalised: str) -> tuple[Entities, _Analysis]:
-        """Entities and (unclipped) analysis of normalised text, cached per Matcher; the cache
-        is emptied when jieba's dictionary has changed since it was filled."""
-        version = dictionary_version()
-        if version != self._understood_version:
-            self._understand.cache_clear()
-            self._understood_version = version
+    def _understood(self, normalised: str) -> tuple[Entities, _Analysis, _Core | None]:
+        """Entities, (unclipped) analysis and the message inside its politeness, of normalised
+        text, cached per Matcher."""
         return self._understand(normalised)
 
     def _score(self, analysis: _Analysis) -> list[tuple[float, int]]:
@@ -778,7 +876,10 @@ class Matcher:
                     base *= UNEXPLAINED_RATIO * evidence / unexplained
             score = 100.0 * (_OTHER_SHARE * base + FUZZY_SHARE * fuzzy)
             intent_keywords = keywords[i]
-            if intent_keywords and any(kw <= tokens for kw in intent_keywords):
+            # A shared keyword does not decide for a message mostly about something the shop
+            # knows nothing of ("快递员工资高吗" names the courier keyword, asks about pay).
+            if intent_keywords and unexplained <= evidence and any(
+                    kw <= tokens for kw in intent_keywords):
                 score += KEYWORD_BONUS
             if score > 0:
                 scored.append((100.0 * ((score if score <= 100.0 else 100.0) / 100.0)
@@ -816,24 +917,164 @@ def _unclip(analysis: _Analysis, clipped: dict[str, str], vocab: dict[str, int])
                    tokens=frozenset(swaps.get(t, t) for t in analysis.tokens))
 
 
+class _Known:
+    """The index's features less those only the staff's negatives have."""
+
+    __slots__ = ("vocab", "excluded")
+
+    def __init__(self, vocab: dict[str, int], excluded: frozenset[str]) -> None:
+        self.vocab, self.excluded = vocab, excluded
+
+    def __contains__(self, feature: object) -> bool:
+        return feature in self.vocab and feature not in self.excluded
+
+    def __iter__(self) -> Any:
+        return (feature for feature in self.vocab if feature not in self.excluded)
+
+
 def _understanding(
-    clipped: dict[str, str], vocab: dict[str, int]
+    clipped: dict[str, str], vocab: dict[str, int], homophones: dict[tuple[int, ...], str],
+    known: Any, terms: Terms,
 ) -> Any:
-    """A bounded cache of normalised text -> (entities, unclipped analysis) for one index
-    (a closure over the index's tables, not the Matcher: no reference cycle)."""
-    @lru_cache(maxsize=ANALYSIS_CACHE)
-    def understand(normalised: str) -> tuple[Entities, _Analysis]:
+    """A bounded cache of normalised text -> (entities, unclipped analysis, the message without
+    its politeness) for one index (a closure over the index's tables, not the Matcher: no
+    reference cycle). Homophone typos are read as the word they sound like first."""
+    def read(normalised: str) -> tuple[Entities, _Analysis]:
         entities, spans = scan(normalised)
-        analysis = _unclip(analyse(normalised, spans), clipped, vocab)
-        analysis = _part_of_other(analysis, vocab)
-        unexplained = _unexplained(analysis, vocab)
+        analysis = _unclip(analyse(normalised, spans, terms), clipped, vocab)
+        analysis = _part_of_other(analysis, known, terms)
+        unexplained = _unexplained(analysis, known, terms)
         if unexplained:
             analysis = replace(analysis, unexplained=unexplained)
         return entities, analysis
+
+    @lru_cache(maxsize=ANALYSIS_CACHE)
+    def understand(normalised: str) -> tuple[Entities, _Analysis, _Core | None]:
+        entities, analysis = read(normalised)
+        # A typo falls apart into single characters, one of which no intent has: only then
+        # is the text cut again to look for one (most messages are read once).
+        if homophones and any(len(feature) == 3 and feature.startswith("w:")
+                              and feature not in vocab and is_cjk(feature[2])
+                              for feature in analysis.features):
+            corrected = _correct_homophones(normalised, homophones, terms)
+            if corrected != normalised:
+                normalised = corrected
+                entities, analysis = read(normalised)
+        return entities, analysis, _without_politeness(normalised, read)
     return understand
 
 
-def _part_of_other(analysis: _Analysis, vocab: dict[str, int]) -> _Analysis:
+# Characters this common in general Chinese (jieba's counts: 有, 是, 了, 一…) are words of
+# their own next to anything, never taken for half of a mistyped word.
+COMMON_CHARACTER = 0.2
+
+
+def _homophones(vocab: Any) -> dict[tuple[int, ...], str]:
+    """Words of two or three Chinese characters the intents use (or that read as a word they
+    use), by how they sound: a typo that sounds like one of them is read as it. Readings two
+    different words share are no reading of either."""
+    words: dict[str, str] = {}
+    for feature in vocab:
+        if feature.startswith("w:") and 2 <= len(feature) - 2 <= 3:
+            words[feature[2:]] = feature[2:]
+    for variant, forms in SYNONYMS.items():
+        if 2 <= len(variant) <= 3 and all("w:" + form in vocab for form in forms.split()):
+            words.setdefault(variant, forms)
+    found: dict[tuple[int, ...], str | None] = {}
+    meaning: dict[tuple[int, ...], str] = {}
+    for word, forms in words.items():
+        key = pinyin.reading(word) if is_cjk(word) else None
+        if key is None:
+            continue
+        if key in found and meaning[key] != forms:
+            found[key] = None
+        else:
+            found.setdefault(key, word)
+            meaning.setdefault(key, forms)
+    return {key: word for key, word in found.items() if word is not None}
+
+
+def _correct_homophones(normalised: str, homophones: dict[tuple[int, ...], str],
+                        terms: Terms = NO_TERMS) -> str:
+    """The text with each homophone typo replaced by the word it sounds like ("快第" → 快递).
+    Only where jieba found no word (a typo falls apart into single characters), only by a
+    word of the same length that shares a character in the same place: an input method
+    keeps one character right more often than not, and two-character words that merely
+    sound alike are common."""
+    tokens = cut(normalised, terms)
+    out: list[str] = []
+    run: list[str] = []
+    for token in (*tokens, ""):
+        if len(token) == 1 and token >= "\u4e00":
+            run.append(token)
+            continue
+        if len(run) > 1:
+            out.append(_correct_run("".join(run), homophones))
+        else:
+            out.extend(run)
+        run = []
+        out.append(token)
+    corrected = "".join(out)
+    return corrected
+
+
+def _typo_of(window: str, word: str) -> bool:
+    """Whether `window` (same reading) is `word` mistyped: they share a character in the same
+    place, and neither that character nor a replaced one is among the commonest ("包有" is 包
+    and 有, not a typo of 包邮; "写了" is not 谢了)."""
+    shared = False
+    for typed, meant in zip(window, word, strict=True):
+        if word_weight(typed) <= COMMON_CHARACTER or is_stopword(typed):
+            return False
+        shared = shared or typed == meant
+    return shared
+
+
+def _correct_run(run: str, homophones: dict[tuple[int, ...], str]) -> str:
+    at = 0
+    out = []
+    while at < len(run):
+        for size in (3, 2):
+            window = run[at:at + size]
+            if len(window) < size:
+                continue
+            key = pinyin.reading(window)
+            word = homophones.get(key) if key is not None else None
+            if word and word != window and _typo_of(window, word):
+                out.append(word)
+                at += size
+                break
+        else:
+            out.append(run[at])
+            at += 1
+    return "".join(out)
+
+
+# A message without the politeness around it, and its analysis.
+_Core = tuple[str, _Analysis]
+
+
+def _without_politeness(normalised: str, read: Any) -> _Core | None:
+    """What a message says inside its greetings and thanks ("你好 请问X怎么查 谢谢" → "X怎么查"),
+    when that is a topic word or more: politeness wraps a question rather than becomes it. None
+    when there is no politeness, or nothing but politeness and question words: the message is
+    then read whole (a greeting, thanks, "好的谢谢")."""
+    if _POLITE.search(normalised) is None:
+        return None
+    core = strip_politeness(normalised)
+    # A single character left over is a particle or a dialect's tail ("多谢晒"), not a question.
+    if len(core.replace(" ", "")) < 2 or core == normalised:
+        return None
+    analysis = read(core)[1]
+    if max(analysis.topical.values(), default=0.0) < UNEXPLAINED_MIN_WEIGHT:
+        return None
+    return core, analysis
+
+
+_POLITE = re.compile("|".join(sorted(map(re.escape, POLITENESS), key=len, reverse=True)))
+
+
+def _part_of_other(analysis: _Analysis, vocab: Any, terms: Terms = NO_TERMS) -> _Analysis:
     """A compound no intent has whose other part is a topic word the shop knows nothing of
     is about that, not about the part an intent has: "人工智能" says nothing of 人工 (a human
     agent). Such parts stay features (coverage) but are no evidence for a topic, unless the
@@ -842,18 +1083,18 @@ def _part_of_other(analysis: _Analysis, vocab: dict[str, int]) -> _Analysis:
     drop: list[str] = []
     for feature in topical:
         word = feature[2:]
-        if len(word) < 3 or feature in vocab or is_domain_word(word):
+        if len(word) < 3 or feature in vocab or is_domain_word(word, terms):
             continue
         known: list[tuple[int, int, str]] = []
         unknown: list[tuple[int, int]] = []
-        for part in subwords(word):
+        for part in subwords(word, terms):
             at = word.find(part)
             span = (at, at + len(part))
             forms = ["w:" + form for form in canonical(part)]
             if any(form in vocab for form in forms):
                 known += [(*span, form) for form in forms]
             elif topical.get("w:" + part, 0.0) >= UNEXPLAINED_MIN_WEIGHT \
-                    and not is_domain_word(part):
+                    and not is_domain_word(part, terms):
                 unknown.append(span)
         if known and any(all(b <= s or e <= a for s, e, _ in known) for a, b in unknown):
             drop += [f for _, _, f in known if f[2:] not in analysis.tokens]
@@ -862,13 +1103,13 @@ def _part_of_other(analysis: _Analysis, vocab: dict[str, int]) -> _Analysis:
     return replace(analysis, topical={f: w for f, w in topical.items() if f not in drop})
 
 
-def _unexplained(analysis: _Analysis, vocab: dict[str, int]) -> float:
+def _unexplained(analysis: _Analysis, vocab: Any, terms: Terms = NO_TERMS) -> float:
     """Weight of the message's topic words that no intent has and the shop's vocabulary does
     not know either: what the message is about if not about the shop."""
     return sum(
         weight for feature, weight in analysis.topical.items()
         if weight >= UNEXPLAINED_MIN_WEIGHT and feature not in vocab
-        and not is_domain_word(feature[2:])
+        and not is_domain_word(feature[2:], terms)
     ) + sum(
         OFF_TOPIC_WEIGHT * max(weight, UNEXPLAINED_MIN_WEIGHT)
         for feature, weight in analysis.topical.items() if feature[2:] in OFF_TOPIC_WORDS

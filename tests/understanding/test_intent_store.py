@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.understanding.intent_store import IntentStore
-from bot.understanding.normalise import tokenise
+from bot.understanding.normalise import merchant_words, tokenise
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,9 +62,9 @@ def test_slow_rebuild_runs_in_background_while_the_old_matcher_answers(r, intent
     store._build_seconds = 5.0  # as if the last build were a 10k-FAQ shop's
     built = store._build
 
-    def slow_build(specs):
+    def slow_build(specs, negatives):
         time.sleep(0.5)
-        return built(specs)
+        return built(specs, negatives)
 
     monkeypatch.setattr(store, "_build", slow_build)
     store.upsert({"id": "faq_huabei", "question": "支持花呗吗", "answer": "支持"})
@@ -120,7 +120,8 @@ def test_the_index_is_not_rebuilt_when_intents_did_not_change(r, intents_dir, mo
     store = IntentStore(r, intents_dir)
     builds = []
     built = store._build
-    monkeypatch.setattr(store, "_build", lambda specs: builds.append(1) or built(specs))
+    monkeypatch.setattr(store, "_build", lambda specs, negatives: builds.append(1)
+                        or built(specs, negatives))
     first = store.matcher()
     version = store.version()
     builtin = intents_dir / "builtin.yaml"
@@ -158,16 +159,63 @@ def test_a_broken_builtin_file_keeps_the_old_intents(r, intents_dir, monkeypatch
     assert "cannot be loaded" in caplog.text
 
 
-def test_terms_reach_jieba_with_the_version(r, intents_dir, monkeypatch):
+def test_terms_follow_the_version_in_each_workers_matcher(r, intents_dir, monkeypatch):
     monkeypatch.setattr("bot.understanding.intent_store.RELOAD_CHECK", 0.0)
     reader = IntentStore(r, intents_dir)        # a worker answering messages
-    reader.matcher()
-    assert "玻尿酸原液" not in tokenise("玻尿酸原液有货吗")
+    assert "玻尿酸原液" not in reader.matcher().tokens("玻尿酸原液有货吗")
     IntentStore(r, intents_dir).import_docs([{   # the merchant's import, elsewhere
         "id": "faq_serum", "question": "玻尿酸原液怎么用", "answer": "早晚各一次",
         "terms": ["玻尿酸原液"]}])
     assert reader.matcher().match("玻尿酸原液一天用几次").intent == "faq_serum"
-    assert "玻尿酸原液" in tokenise("玻尿酸原液有货吗")
+    assert "玻尿酸原液" in reader.matcher().tokens("玻尿酸原液有货吗")
+    # The shop this process serves: code outside the matcher (item matching) cuts the same.
+    assert "玻尿酸原液" in tokenise("玻尿酸原液有货吗") and "玻尿酸原液" in merchant_words()
     reader.delete("faq_serum")
-    reader.matcher()
-    assert "玻尿酸原液" not in tokenise("玻尿酸原液有货吗")
+    assert "玻尿酸原液" not in reader.matcher().tokens("玻尿酸原液有货吗")
+    assert "玻尿酸原液" not in tokenise("玻尿酸原液有货吗") and not merchant_words()
+
+
+# Learning from the shop's staff (the console calls these).
+INVOICE = {"id": "faq_invoice", "question": "怎么开发票", "answer": "订单详情里申请。",
+           "examples": ["可以开发票吗", "我需要发票", "电子发票在哪里下载"]}
+
+
+def test_a_dismissed_query_keeps_its_look_alikes_unmatched_in_every_worker(
+        r, intents_dir, monkeypatch):
+    console, worker = IntentStore(r, intents_dir), IntentStore(r, intents_dir)
+    console.upsert(INVOICE)
+    look_alike = "发票怎么查真假"
+    assert worker.matcher().match(look_alike).intent == "faq_invoice"
+    assert console.add_negative("发票真伪在税务局网站怎么查") is True
+    assert console.add_negative(" 发票真伪在税务局网站怎么查 ") is False   # already there
+    # At once where staff clicked, and in another worker at its next check.
+    assert console.matcher().match(look_alike).outcome == "unmatched"
+    monkeypatch.setattr("bot.understanding.intent_store.RELOAD_CHECK", 0.0)
+    assert worker.matcher().match(look_alike).outcome == "unmatched"
+    assert worker.matcher().match("可以开个发票吗").intent == "faq_invoice"   # the FAQ stays
+    assert worker.negatives() == ["发票真伪在税务局网站怎么查"]
+    # Nothing is shown or answered under the negatives' own id.
+    result = worker.matcher().match("发票真伪在税务局网站怎么查")
+    assert result.outcome == "unmatched"
+    assert all(not intent.startswith("~") for intent, _ in result.candidates)
+    assert console.remove_negative("发票真伪在税务局网站怎么查") is True
+    assert console.remove_negative("发票真伪在税务局网站怎么查") is False
+    assert worker.matcher().match(look_alike).intent == "faq_invoice"
+    with pytest.raises(ValueError):
+        console.add_negative("   ")
+    with pytest.raises(ValueError):
+        console.add_negative("太长" * 300)
+
+
+def test_an_example_staff_add_is_evidence_at_once(r, intents_dir):
+    store = IntentStore(r, intents_dir)
+    store.upsert(INVOICE)
+    query = "报账用的票据怎么弄"
+    assert store.matcher().match(query).intent != "faq_invoice"
+    store.add_negative(query)            # dismissed first, then staff change their mind
+    store.add_example("faq_invoice", query)
+    assert store.matcher().match(query).intent == "faq_invoice"   # no wait for RELOAD_CHECK
+    assert store.negatives() == []
+    assert store.matcher().match("报账的票据怎么弄").intent == "faq_invoice"
+    with pytest.raises(KeyError):
+        store.add_example("faq_missing", query)
