@@ -22,10 +22,12 @@ def hand_off(ctx: MessageContext) -> Reply:
     request = {"openid": ctx.openid, "text": ctx.text, "at": int(services.clock.now()),
                "on_duty": duty}
     # Kept for staff either way: outside hours it is the list they work through next morning.
-    pipe = services.redis.pipeline(transaction=False)
+    # Written with the reply when the caller stores one: no round trip of its own.
+    pipe = ctx.writes if ctx.writes is not None else services.redis.pipeline(transaction=False)
     pipe.lpush(QUEUE, json.dumps(request, ensure_ascii=False))
     pipe.ltrim(QUEUE, 0, QUEUE_MAX - 1)
-    pipe.execute()
+    if ctx.writes is None:
+        pipe.execute()
     # The record staff work from, with the conversation that led here.
     now = services.clock.now()
     turns = Transcript(services.redis).last(ctx.openid, 10)

@@ -95,6 +95,7 @@ class Dispatcher:
             state=services.dialogue.from_raw(msg.openid, raw_state),
             lang=lang,
             text=msg.text,
+            writes=pipe,
         )
         reply: Reply | None = None
         try:

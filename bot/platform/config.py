@@ -7,6 +7,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from pathlib import Path
 
 WECHAT_API_BASE_URL = "https://api.weixin.qq.com/cgi-bin/"
@@ -181,7 +182,7 @@ class Config:
     def replies_path(self) -> Path:
         return Path(self.replies_dir) if self.replies_dir else self.root_dir / "replies"
 
-    @property
+    @cached_property   # read on every message (the word lists are cached by this path)
     def intents_path(self) -> Path:
         return Path(self.intents_dir) if self.intents_dir else self.root_dir / "intents"
 
