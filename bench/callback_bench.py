@@ -1,9 +1,20 @@
-"""Benchmark the /wechat callback under gunicorn (2 workers) against a bare Flask + wechatpy
-echo endpoint, both driven by wrk with signed safe-mode text messages at 32 connections.
+"""Benchmark the /wechat callback under gunicorn (2 workers, gunicorn.conf.py) against a bare
+Flask + wechatpy echo and against WeRoBot (the best-known Python WeChat framework: a keyword
+reply and a Redis session read and write), all driven by wrk with the same signed safe-mode text
+messages at 32 connections, in one run.
 
-    python bench/callback_bench.py [--seconds 10] [--connections 32] [--redis redis://127.0.0.1:6379/14]
+    python bench/callback_bench.py [--seconds 10] [--connections 32] [--rounds 1] [--warmup 3]
+                                   [--redis private|redis://...] [--against /work/main ...]
 
-Needs `wrk` (Debian: apt-get install wrk). Prints requests/s, p50/p99 and the ratio.
+Needs `wrk` (Debian: apt-get install wrk) and bench/requirements.txt (WeRoBot). For each app it
+prints messages/s, the ratio to the bare echo of the same round, p50/p99, the server's CPU per
+message (gunicorn master and workers, all threads: process CPU time over the measured run /
+messages) and Redis round trips, commands and Redis CPU per message (INFO deltas). By default
+the run starts its own Redis server (`redis-server` on PATH) so those deltas are this run's
+alone; with `--redis URL` they include whatever else uses that server. `--against DIR` adds the
+bot of another checkout (say main's) to every round, for before/after figures from one run;
+`--rounds N` repeats bare, WeRoBot, the bot (and the others) in turn N times and prints medians,
+as this machine's speed drifts.
 """
 
 from __future__ import annotations
@@ -14,14 +25,18 @@ import os
 import random
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
+import psutil
 import redis
 import requests
 import xmltodict
@@ -70,10 +85,14 @@ def make_requests(path: Path, count: int, first_msg_id: int = 10**12,
             out.write(f"/wechat?{query}\t{body}\n")
 
 
-def start_gunicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
+def start_gunicorn(app: str, port: int, env: dict[str, str],
+                   root: Path = ROOT) -> subprocess.Popen:
+    """`app` under `root`'s gunicorn.conf.py (2 workers), answering on `port`."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), app],
-        cwd=ROOT, env=dict(env, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="2"),
+        [sys.executable, "-m", "gunicorn", "-c", str(root / "gunicorn.conf.py"), app],
+        cwd=root, env=dict(env, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="2",
+                           PYTHONPATH=os.pathsep.join(
+                               p for p in (str(root), env.get("PYTHONPATH")) if p)),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 60
@@ -100,17 +119,76 @@ def run_wrk(port: int, reqfile: Path, seconds: int, connections: int) -> dict:
     return result
 
 
-def measure(app: str, env: dict[str, str], warmup: Path, reqfile: Path, seconds: int,
-            conns: int) -> dict:
-    port = free_port()
-    proc = start_gunicorn(app, port, env)
+def server_cpu(proc: subprocess.Popen) -> float:
+    """CPU seconds used so far by gunicorn's master and its workers (every thread)."""
+    master = psutil.Process(proc.pid)
+    total = 0.0
+    for p in (master, *master.children(recursive=True)):
+        try:
+            times = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def redis_counters(url: str) -> tuple[int, int, float]:
+    """Round trips (reads the server processed: a pipeline or a script is one), commands
+    (those a script runs included) and the server's CPU seconds, so far."""
+    info = redis.Redis.from_url(url).info()
+    return (info["total_reads_processed"], info["total_commands_processed"],
+            info["used_cpu_user"] + info["used_cpu_sys"])
+
+
+@dataclass(frozen=True)
+class App:
+    label: str
+    target: str          # gunicorn's app, e.g. "wsgi:app"
+    root: Path = ROOT
+    shop: bool = False   # seed the demo shop (intents) first
+
+
+def measure(apps: list[App], env: dict[str, str], redis_urls: list[str], warmup: Path,
+            reqfile: Path, seconds: int, conns: int, warmup_seconds: int = 3) -> list[dict]:
+    """Serve each app (on its own Redis) and load them all at once; one app is a plain run."""
+    for app, url in zip(apps, redis_urls, strict=True):
+        redis.Redis.from_url(url).flushdb()
+        if app.shop:
+            seed_shop(url)
+    ports = [free_port() for _ in apps]
+    procs: list[subprocess.Popen] = []
     try:
-        # Warm-up (imports, jieba, pools) on other messages: a replayed one is a dedup hit.
-        run_wrk(port, warmup, 2, conns)
-        return run_wrk(port, reqfile, seconds, conns)
+        for app, port, url in zip(apps, ports, redis_urls, strict=True):
+            procs.append(start_gunicorn(app.target, port, dict(env, REDIS_URL=url), app.root))
+        # Warm-up (imports, jieba, the matcher, pools) on other messages: a replayed one is a
+        # dedup hit. Each worker loads jieba on its first message, ~1 s of CPU, more on a busy
+        # machine: too short a warm-up leaves it in the measured run.
+        _all_at_once(lambda port: run_wrk(port, warmup, warmup_seconds, conns), ports)
+        def counters() -> list[tuple[float, tuple[int, int, float]]]:
+            return [(server_cpu(proc), redis_counters(url))
+                    for proc, url in zip(procs, redis_urls, strict=True)]
+
+        before = counters()
+        results = _all_at_once(lambda port: run_wrk(port, reqfile, seconds, conns), ports)
+        after = counters()
     finally:
-        proc.terminate()
-        proc.wait(15)
+        for proc in procs:
+            proc.terminate()
+            proc.wait(15)
+    for result, (cpu, counters), (cpu_after, counters_after) in zip(results, before, after,
+                                                                    strict=True):
+        n = max(1, result["requests"])
+        trips, commands, redis_cpu = (b - a for a, b in zip(counters, counters_after, strict=True))
+        result.update(cpu_us=(cpu_after - cpu) / n * 1e6, trips=trips / n,
+                      commands=commands / n, redis_cpu_us=redis_cpu / n * 1e6)
+    return results
+
+
+def _all_at_once(run: Callable[[int], dict], ports: list[int]) -> list[dict]:
+    if len(ports) == 1:
+        return [run(ports[0])]
+    with ThreadPoolExecutor(len(ports)) as pool:
+        return list(pool.map(run, ports))
 
 
 def seed_shop(redis_url: str) -> None:
@@ -122,38 +200,116 @@ def seed_shop(redis_url: str) -> None:
     IntentStore(client, ROOT / "intents").seed_defaults()
 
 
+def start_private_redis(folder: Path) -> tuple[subprocess.Popen, str]:
+    """A Redis server for this run alone, so its counters count this run's traffic only."""
+    binary = shutil.which("redis-server", path="/usr/bin:/usr/local/bin") or shutil.which(
+        "redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server not found: pass --redis URL")
+    port = free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(folder)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    for _ in range(100):
+        try:
+            redis.Redis.from_url(url).ping()
+            return proc, url
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("private redis-server did not start")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds before each measured run")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--redis", default="private",
+                        help="'private' (a redis-server for this run) or a URL to flush and use")
+    parser.add_argument("--against", action="append", default=[], type=Path,
+                        help="another checkout whose bot runs in every round (say /work/main)")
+    parser.add_argument("--app", action="append", default=[], metavar="LABEL=MODULE:APP",
+                        help="another app to run in every round, importable from this "
+                             "checkout or PYTHONPATH (an experiment), with the demo shop")
+    parser.add_argument("--together", action="store_true",
+                        help="serve every app at once, each on its own private Redis, loaded "
+                             "by its own wrk: the machine's drift hits all alike; CPU and Redis "
+                             "per message compare, msg/s shows the share each won")
+    parser.add_argument("--skip", action="append", default=[], choices=["werobot"],
+                        help="leave a peer out")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
-    redis.Redis.from_url(args.redis).flushdb()
     tmp = Path(tempfile.mkdtemp())
+    if args.together and args.redis != "private":
+        parser.error("--together needs a private Redis per app")
     reqfile, warmup = tmp / "requests.tsv", tmp / "warmup.tsv"
     make_requests(reqfile, 80_000)
     make_requests(warmup, 20_000, first_msg_id=2 * 10**12)
+    apps = [App("bare flask+wechatpy echo", "bench.bare_app:app")]
+    if "werobot" not in args.skip:
+        apps.append(App("werobot keyword+session", "bench.werobot_app:app"))
+    apps.append(App("bot /wechat", "wsgi:app", shop=True))
+    apps += [App(f"bot @ {other}", "wsgi:app", other.resolve(), shop=True)
+             for other in args.against]
+    apps += [App(label, target, shop=True)
+             for label, target in (spec.split("=", 1) for spec in args.app)]
+    privates: list[subprocess.Popen] = []
+    redis_urls = [args.redis] * len(apps)
+    if args.redis == "private":
+        for i in range(len(apps) if args.together else 1):
+            (tmp / f"redis{i}").mkdir()
+            server, url = start_private_redis(tmp / f"redis{i}")
+            privates.append(server)
+            redis_urls[i] = url
+        if not args.together:
+            redis_urls = redis_urls[:1] * len(apps)
     fake = FakeWeChatServer().start()   # the bot's WeChat API calls go to the local fake
-    env = dict(os.environ, BOT_DEMO="1", REDIS_URL=args.redis, BOT_DATA_DIR=str(tmp),
-               FLOOD_LIMIT="1000", WECHAT_API_BASE_URL=fake.url, PYTHONPATH=str(ROOT))
+    # The messages are signed once, before the first round: a run of several rounds outlasts
+    # the bot's 300 s timestamp window, which would refuse them all as stale.
+    env = dict(os.environ, BOT_DEMO="1", BOT_DATA_DIR=str(tmp),
+               FLOOD_LIMIT="1000", WECHAT_API_BASE_URL=fake.url, LOG_LEVEL="warning",
+               TIMESTAMP_TOLERANCE="86400")
+    runs: dict[str, list[dict]] = {app.label: [] for app in apps}
     try:
-        bare = measure("bench.bare_app:app", env, warmup, reqfile, args.seconds,
-                       args.connections)
-        redis.Redis.from_url(args.redis).flushdb()
-        seed_shop(args.redis)
-        bot = measure("wsgi:app", env, warmup, reqfile, args.seconds, args.connections)
+        for round_no in range(args.rounds):
+            # Alternate the order (and with --together, the start order) round by round.
+            order = list(range(len(apps)))
+            order = order if round_no % 2 == 0 else [0, *order[:0:-1]]
+            groups = [order] if args.together else [[i] for i in order]
+            for group in groups:
+                results = measure([apps[i] for i in group], env,
+                                  [redis_urls[i] for i in group], warmup, reqfile,
+                                  args.seconds, args.connections, args.warmup)
+                for i, result in zip(group, results, strict=True):
+                    runs[apps[i].label].append(result)
+            for app in apps:
+                result = runs[app.label][-1]
+                result["ratio"] = result["rps"] / runs[apps[0].label][-1]["rps"]
+                print(f"round {round_no + 1} {_line(app.label, result)}", flush=True)
     finally:
-        redis.Redis.from_url(args.redis).flushdb()
         fake.stop()
-    for name, r in (("bare flask+wechatpy echo", bare), ("bot /wechat", bot)):
-        print(f"{name:26s} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  "
-              f"p99 {r['p99_ms']:6.2f} ms  errors {r['errors']}  non-2xx {r['non2xx']}")
-    print(f"ratio bot/bare: {bot['rps'] / bare['rps']:.2f} (target >= 0.8); "
-          f"bot p99 {bot['p99_ms']:.1f} ms (target < 50 ms)")
+        for server in privates:
+            server.terminate()
+            server.wait(10)
+    print(f"\nmedians over {args.rounds} round(s), {args.connections} connections, "
+          f"{args.seconds} s each{', all apps at once' if args.together else ''}:")
+    for app in apps:
+        rs = runs[app.label]
+        print(_line(app.label, {k: statistics.median(r[k] for r in rs) for k in rs[0]}))
     return 0
+
+
+def _line(label: str, r: dict) -> str:
+    return (f"{label:26s} {r['rps']:6.0f} msg/s  x{r['ratio']:.2f} of bare  "
+            f"p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
+            f"CPU {r['cpu_us']:5.0f} us/msg  Redis {r['trips']:.2f} round trips "
+            f"{r['commands']:.2f} commands {r['redis_cpu_us']:4.0f} us CPU /msg  "
+            f"errors {r['errors']:.0f} non-2xx {r['non2xx']:.0f}")
 
 
 if __name__ == "__main__":

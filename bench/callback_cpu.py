@@ -6,6 +6,7 @@ Calls each WSGI app directly, one request at a time, with the same pre-signed sa
 messages as bench/callback_bench.py, and prints process CPU per request (all threads: the
 bot's handler pool included) for, in the same run:
 - the bare Flask + wechatpy echo (verify, decrypt, parse, encrypt: the baseline);
+- WeRoBot answering with a keyword reply and a Redis session read and write (the peer);
 - the bot answering the callback bench's text mix (the full path: dedup claim, matcher,
   handlers, reply store);
 - the bot answering menu clicks it has no handler for (the same path without the matcher and
@@ -85,18 +86,22 @@ def main() -> int:
     try:
         callback_bench.seed_shop(args.redis)
         from bench.bare_app import app as bare
+        from bench.werobot_app import app as werobot
         from wsgi import app as bot
 
         # Each unknown menu key is logged at INFO: a cost of this bench's clicks, not the bot's.
         logging.getLogger("bot").setLevel(logging.WARNING)
 
         bare_us = cpu_per_request(bare, requests_of(args.requests, 10**12))
+        werobot_us = cpu_per_request(werobot, requests_of(args.requests, 4 * 10**12))
         bot_us = cpu_per_request(bot, requests_of(args.requests, 2 * 10**12))
         click_us = cpu_per_request(bot, requests_of(args.requests, 3 * 10**12, unknown_click))
     finally:
         client.flushdb()
         fake.stop()
     print(f"bare flask+wechatpy echo          {bare_us:7.0f} us CPU per request")
+    print(f"werobot keyword+session           {werobot_us:7.0f} us   "
+          f"({werobot_us / bare_us:.1f}x bare)")
     print(f"bot, text mix                     {bot_us:7.0f} us   ({bot_us / bare_us:.1f}x bare)")
     print(f"bot, click with no handler        {click_us:7.0f} us   ({click_us / bare_us:.1f}x bare)"
           f"  <- dedup, dispatch and reply store alone")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import time
 from typing import Any
 
+import redis
 from flask import Flask, Response, g, request
 
 from bot.platform import metrics
@@ -24,10 +26,17 @@ def create_app(config: Config | None = None, **dependencies: Any) -> Flask:
     # One byte over the limit, so read_body can tell a truncated chunked body from a whole one.
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes + 1
     rt = build_runtime(config, **dependencies)
+    try:
+        # The push consumer group starts where the stream is when the bot first runs (a worker
+        # creates stream and group when there is no stream yet).
+        rt.pushes.ensure_group(create_stream=False)
+    except redis.RedisError:
+        logging.getLogger(__name__).warning("Redis unavailable: push group not checked")
     app.extensions["bot_runtime"] = rt
     app.extensions["bot"] = rt.services
     app.extensions["bot_coordinator"] = rt.coordinator
     app.extensions["bot_envelope"] = Envelope(config)
+    app.extensions["bot_sms"] = rt.sms
 
     @app.before_request
     def _new_request_id() -> None:
@@ -59,12 +68,17 @@ def create_app(config: Config | None = None, **dependencies: Any) -> Flask:
 
     from bot.orders import tracking_page as tracking
     from bot.orders import webhook as order_hooks
+    from bot.pushes.sms import hooks as sms_hooks
     from bot.wechat import callback, health
 
     # One blueprint per surface: WeChat's callback, the shop's order webhook, the customer's
-    # tracking page, and health for the load balancer.
-    for blueprint in (callback.bp, order_hooks.bp, tracking.bp, health.bp):
+    # tracking page, customers' SMS replies, and health for the load balancer.
+    for blueprint in (callback.bp, order_hooks.bp, tracking.bp, sms_hooks.bp, health.bp):
         app.register_blueprint(blueprint)
+    # The staff and merchant console under /console (its own sessions, CSRF and roles).
+    from bot.console.mount import register as register_console
+
+    register_console(app, rt.services, rt.pushes)
     return app
 
 

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_TIMEOUT_MS = 15_000
 MAINTENANCE_CHANCE = 100_000   # per million commands: one in ten
 NAMESPACE = "bot-jobs"
+PUSH_RETRIES = 8
 REDIS_PATIENCE = 30.0     # seconds a job waits for Redis to come back before failing
 
 
@@ -70,6 +71,8 @@ class Jobs:
         self.services: Services | None = None
         self.dispatch: Any = None
         self.leases: Any = None
+        self.pushes: Any = None
+        self.sms_fallback: Any = None   # bot.pushes.sms.fallback.SmsFallback (the runtime)
         self._late_reply = dramatiq.actor(
             self._run_late_reply,
             broker=broker,
@@ -89,11 +92,38 @@ class Jobs:
             min_backoff=1_000,
         )
 
-    def bind(self, services: Services, dispatch: Any, leases: Any) -> None:
+        # One job per push (bot/pushes/delivery.py); WeChat busy or the network down raises
+        # RetryLater and Dramatiq tries again with backoff (1 s doubling to 60 s).
+        self._push = dramatiq.actor(
+            self._run_push,
+            broker=broker,
+            actor_name="deliver_push",
+            queue_name="pushes",
+            max_retries=PUSH_RETRIES,
+            min_backoff=1_000,
+            max_backoff=60_000,
+            time_limit=60_000,
+        )
+
+        # One job per SMS (bot/pushes/sms/fallback.py); the provider busy or unreachable raises
+        # SmsError and Dramatiq tries again with backoff, with the same idempotency key.
+        self._sms = dramatiq.actor(
+            self._run_sms,
+            broker=broker,
+            actor_name="deliver_sms",
+            queue_name="pushes",
+            max_retries=PUSH_RETRIES,
+            min_backoff=2_000,
+            max_backoff=120_000,
+            time_limit=60_000,
+        )
+
+    def bind(self, services: Services, dispatch: Any, leases: Any, pushes: Any = None) -> None:
         """Give the jobs what they need to run (a worker) or just to enqueue (the web)."""
         self.services = services
         self.dispatch = dispatch
         self.leases = leases
+        self.pushes = pushes
 
     def queue_depths(self) -> list[tuple[str, int]]:
         """Messages waiting in each job queue (ready and delayed), for /metrics."""
@@ -111,6 +141,17 @@ class Jobs:
 
     def fetch_user_info(self, openid: str) -> None:
         self._user_info.send(openid)
+
+    def push(self, push_id: str, delay: float = 0.0) -> None:
+        """Deliver one push (bot.pushes), after `delay` seconds."""
+        delay_ms = int(delay * 1000)
+        self._push.send_with_options(args=(push_id,), delay=delay_ms or None)
+
+    def sms(self, order_id: str, kind: str, version: int, data: dict[str, str],
+            delay: float = 0.0) -> None:
+        """Send one SMS (bot.pushes.sms.fallback), after `delay` seconds."""
+        self._sms.send_with_options(args=(order_id, kind, version, data),
+                                    delay=int(delay * 1000) or None)
 
     # Run side.
     def _run_late_reply(self, payload: dict[str, Any]) -> str:
@@ -137,6 +178,17 @@ class Jobs:
                     raise
                 redis_outage.failed(exc, "late-reply job (waiting for it)")
                 time.sleep(0.5)
+
+    def _run_push(self, push_id: str) -> None:
+        assert self.pushes is not None, "Jobs.bind() was not called in this worker"
+        outcome = self.pushes.deliver(push_id)
+        log.debug("push %s: %s", push_id, outcome)
+
+    def _run_sms(self, order_id: str, kind: str, version: int, data: dict[str, str]) -> str:
+        assert self.sms_fallback is not None, "the runtime gave the jobs no SMS fallback"
+        outcome = self.sms_fallback.run(order_id, kind, version, data)
+        log.info("sms %s for %s: %s", kind, order_id, outcome)
+        return outcome
 
     def _run_fetch_user_info(self, openid: str) -> None:
         assert self.services is not None, "Jobs.bind() was not called in this worker"

@@ -19,7 +19,10 @@ from bot.orders.service import build_order_service
 from bot.platform.clock import Clock, SystemClock
 from bot.platform.config import Config
 from bot.platform.storage import connect, redis_url_for
+from bot.pushes.extend import Extensions, extend_pipeline
+from bot.pushes.pipeline import PushPipeline
 from bot.pushes.preferences import PreferenceStore
+from bot.pushes.sms.kit import SmsKit, build_sms
 from bot.understanding.intent_store import IntentStore
 from bot.understanding.unmatched import UnmatchedStore
 from bot.wechat.api import WeChatAPI
@@ -37,6 +40,9 @@ class Runtime:
     coordinator: ReplyCoordinator
     jobs: Jobs
     redis_url: str
+    pushes: PushPipeline
+    sms: SmsKit | None = None
+    extras: Extensions | None = None      # SMS fallback, switches, best hours, scans
 
 
 def build_runtime(
@@ -73,5 +79,10 @@ def build_runtime(
     services.jobs = jobs
     dispatcher = Dispatcher(services)
     coordinator = ReplyCoordinator(client, dispatcher, config.reply_deadline, jobs.late_reply)
-    jobs.bind(services, dispatcher, coordinator.leases)
-    return Runtime(services, dispatcher, coordinator, jobs, url)
+    pushes = PushPipeline(services, jobs.push)
+    jobs.bind(services, dispatcher, coordinator.leases, pushes)
+    sms = build_sms(config, client, clock, services.replies,
+                    templates_path=config.push_templates)
+    extras = extend_pipeline(pushes, sms, jobs.sms)
+    jobs.sms_fallback = extras.fallback
+    return Runtime(services, dispatcher, coordinator, jobs, url, pushes, sms=sms, extras=extras)

@@ -1,4 +1,8 @@
-"""`python -m bot worker`: Dramatiq worker processes for late replies and user info."""
+"""`python -m bot worker`: Dramatiq worker processes for late replies, user info and pushes.
+
+Each process also reads `orders:changes` as one consumer of the `pushes` group and competes
+for the push scheduler's leader lease (bot/pushes/scheduler.py), so any number of worker
+processes on any hosts share the work and one of them runs the scheduler."""
 
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from bot.platform.storage import redis_url_for
 from bot.runtime import build_runtime
 
 log = logging.getLogger(__name__)
+
+CONSUMERS = 4
 
 
 def run_workers(processes: int = 2, threads: int = 8,
@@ -66,5 +72,14 @@ def work(threads: int, extra_handlers: list | None = None) -> None:
     worker.start()
     queues = sorted(rt.jobs.broker.get_declared_queues())
     log.info("worker %s consuming queues %s", os.getpid(), queues)
+    # Several readers of the change stream per process: planning waits on Redis, not CPU.
+    loops = [threading.Thread(target=rt.pushes.consumer(n).run, args=(stop,), daemon=True,
+                              name=f"push-consumer-{n}") for n in range(CONSUMERS)]
+    loops.append(threading.Thread(target=rt.pushes.scheduler.run, args=(stop,), daemon=True,
+                                  name="push-scheduler"))
+    for loop in loops:
+        loop.start()
     stop.wait()
+    for loop in loops:
+        loop.join(5)
     worker.stop(timeout=10_000)

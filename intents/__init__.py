@@ -18,11 +18,14 @@ from intents import (
     order_claims,
     order_focus,
     order_status,
+    push_follow,
+    push_offer,
+    push_receipts,
     push_settings,
 )
 
 MODULES = [basics, complaint, faq, greeting, handoff, hurry, logistics, order_claims,
-           order_focus, order_status, push_settings]
+           order_focus, order_status, push_follow, push_offer, push_receipts, push_settings]
 
 
 def all_handlers() -> list[Handler]:

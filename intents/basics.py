@@ -42,13 +42,11 @@ def farewell(ctx: MessageContext) -> None:
 
 
 def record_event(ctx: MessageContext) -> None:
-    """SCAN, VIEW, LOCATION and TEMPLATESENDJOBFINISH are kept, not answered."""
+    """SCAN, VIEW and LOCATION are kept, not answered (push receipts: intents/push_receipts)."""
     raw = ctx.msg.raw
     detail = {"key": ctx.msg.event_key}
     if ctx.msg.event == "location":
         detail.update(lat=raw.get("Latitude"), lng=raw.get("Longitude"))
-    if ctx.msg.event == "templatesendjobfinish":
-        detail.update(status=raw.get("Status"), msg_id=raw.get("MsgID"))
     ctx.services.users.record_event(ctx.openid, ctx.msg.event, ctx.services.clock.now(), **detail)
     return None
 
@@ -86,6 +84,7 @@ def _attach_to_handoff(ctx: MessageContext) -> Reply | None:
         return None
     turns.append(Transcript.turn(now, ctx.msg.kind, f"[{ctx.msg.kind}]", "", "media"))
     book.open(ctx.openid, "damage", troubled[-1].get("in", ""), now, turns=turns)
+    ctx.notes["handoff"] = True   # the console's daily count of hand-offs
     book.attach_photo(ctx.openid, photo)
     return ctx.reply("media_damage_received", kind=kind)
 
@@ -125,7 +124,7 @@ HANDLERS = [
     Handler(
         name="record_event",
         handle=record_event,
-        events=("scan", "view", "location", "templatesendjobfinish", "view_miniprogram"),
+        events=("scan", "view", "location", "view_miniprogram"),
     ),
     Handler(name="media", handle=media),
     Handler(name="light_ack", handle=light, claims=is_light, claim_rank=0),

@@ -82,6 +82,7 @@ def complain(ctx: MessageContext) -> Reply:
     already = book.current(ctx.openid) is not None
     book.open(ctx.openid, "complaint", ctx.text, now, turns=turns,
               order_id=",".join(o.order_id for o in concerned), on_duty=duty)
+    ctx.notes["handoff"] = not already   # the console's daily count of hand-offs
     lines = [apology]
     lines.extend(wording.facts(o) for o in concerned)
     if already:

@@ -22,10 +22,12 @@ def hand_off(ctx: MessageContext) -> Reply:
     request = {"openid": ctx.openid, "text": ctx.text, "at": int(services.clock.now()),
                "on_duty": duty}
     # Kept for staff either way: outside hours it is the list they work through next morning.
-    pipe = services.redis.pipeline(transaction=False)
+    # Written with the reply when the caller stores one: no round trip of its own.
+    pipe = ctx.writes if ctx.writes is not None else services.redis.pipeline(transaction=False)
     pipe.lpush(QUEUE, json.dumps(request, ensure_ascii=False))
     pipe.ltrim(QUEUE, 0, QUEUE_MAX - 1)
-    pipe.execute()
+    if ctx.writes is None:
+        pipe.execute()
     # The record staff work from, with the conversation that led here.
     now = services.clock.now()
     turns = Transcript(services.redis).last(ctx.openid, 10)
@@ -34,6 +36,7 @@ def hand_off(ctx: MessageContext) -> Reply:
     HandoffBook(services.redis).open(ctx.openid, "asked", ctx.text, now, turns=turns,
                                      order_id=str(ctx.state.data.get("order_id") or ""),
                                      on_duty=duty)
+    ctx.notes["handoff"] = True   # the console's daily count of hand-offs
     ctx.state.clear()
     if duty:
         return Reply(ctx.text_of("handoff_transferred"), kind=TRANSFER)

@@ -8,6 +8,7 @@ from bot.conversation.replies import Reply
 from bot.orders.model import ON_THE_WAY
 from bot.orders.wording import OrderWording
 from intents.order_lookup import Want, resolve
+from intents.push_offer import offer_after
 
 NAME = "logistics"
 
@@ -26,8 +27,9 @@ def logistics(ctx: MessageContext) -> Reply:
         return found
     link = ctx.services.orders.link(found.order_id, ctx.openid, ctx.lang)
     wording = OrderWording.for_message(ctx)
-    return Reply(wording.logistics_answer(found, link,
-                                          verified=bool(ctx.notes.get("order_verified"))))
+    answer = wording.logistics_answer(found, link,
+                                      verified=bool(ctx.notes.get("order_verified")))
+    return Reply(answer + offer_after(ctx, found))
 
 
 HANDLERS = [

@@ -28,6 +28,7 @@ from intents.order_lookup import (
     recent_orders,
     resolve,
 )
+from intents.push_offer import offer_after
 from intents.talk import (
     ETA,
     EXPLAIN,
@@ -114,7 +115,9 @@ def follow_up(ctx: MessageContext) -> Reply:
     found = resolve(ctx, WANT)
     if isinstance(found, Reply):
         return found
-    return Reply(answer(ctx, found, kind or STATUS))
+    text = answer(ctx, found, kind or STATUS)
+    # "Where is it" asked again counts towards the offer to follow the order (push_offer).
+    return Reply(text + (offer_after(ctx, found) if kind != EXPLAIN else ""))
 
 
 def answer(ctx: MessageContext, order: Order, kind: str) -> str:

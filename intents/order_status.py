@@ -7,6 +7,7 @@ from bot.conversation.handlers import Handler
 from bot.conversation.replies import Reply
 from bot.orders.wording import OrderWording
 from intents.order_lookup import Want, resolve
+from intents.push_offer import offer_after
 
 NAME = "order_status"
 
@@ -24,7 +25,8 @@ def order_status(ctx: MessageContext) -> Reply:
     if isinstance(found, Reply):
         return found
     wording = OrderWording.for_message(ctx)
-    return Reply(wording.status_answer(found, verified=bool(ctx.notes.get("order_verified"))))
+    answer = wording.status_answer(found, verified=bool(ctx.notes.get("order_verified")))
+    return Reply(answer + offer_after(ctx, found))
 
 
 HANDLERS = [

@@ -6,6 +6,7 @@ from bot.conversation.context import MessageContext
 from bot.conversation.handlers import Handler
 from bot.conversation.replies import Reply
 from bot.conversation.words import contains_any, load_words
+from bot.pushes.follows import FollowStore
 from bot.pushes.preferences import ALL, CONSENT_GIVEN, CONSENT_REFUSED, IMPORTANT, Preferences
 
 NAME = "push_settings"
@@ -44,6 +45,8 @@ def change_settings(ctx: MessageContext) -> Reply:
             changed = "push_logistics_off"
         else:
             prefs = store.set(ctx.openid, notify=False, consent=CONSENT_REFUSED, at=now)
+            # "All off" means all: orders followed one by one are not followed any more.
+            FollowStore(ctx.services.redis).unfollow_all(ctx.openid)
             changed = "push_all_off"
     elif on:
         if logistics:

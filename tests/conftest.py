@@ -11,7 +11,8 @@ import redis
 
 from bot.platform.clock import FixedClock
 
-pytest_plugins = ["tests.fixtures.wechat_api", "tests.fixtures.orders", "tests.fixtures.gunicorn"]
+pytest_plugins = ["tests.fixtures.wechat_api", "tests.fixtures.orders", "tests.fixtures.gunicorn",
+                  "tests.fixtures.pushes"]
 
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

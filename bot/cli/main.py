@@ -17,6 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--fake-wechat-port", type=int, default=8001)
     demo.add_argument("--smoke", action="store_true", help="send one message and stop")
+    demo.add_argument("--push-every", type=float, default=20.0,
+                      help="seconds between the demo order's steps (0: it stays put)")
 
     serve = sub.add_parser("serve", help="run the web app under gunicorn")
     serve.add_argument("--bind", default=os.environ.get("BIND", "127.0.0.1:8000"))
@@ -43,18 +45,27 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("path", nargs="?")
 
     sub.add_parser("match", help="match queries from stdin, one JSON line out per line in")
+
+    from bot.cli.console import add_parser as add_console_parser
+
+    add_console_parser(sub)
+
+    from bot.cli.pushes import add_parser as add_pushes
+
+    add_pushes(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.command in ("match", "intents", "chat")
-                        else logging.INFO,
+    quiet = ("match", "intents", "chat", "console", "pushes")
+    logging.basicConfig(level=logging.WARNING if args.command in quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command == "demo":
         from bot.local.demo import run_demo
 
-        return run_demo(args.port, args.fake_wechat_port, smoke=args.smoke)
+        return run_demo(args.port, args.fake_wechat_port, smoke=args.smoke,
+                        push_every=args.push_every)
     if args.command == "serve":
         os.environ["BIND"] = args.bind
         # gunicorn.conf.py and wsgi.py sit at the repository root, three levels up.
@@ -76,6 +87,19 @@ def main(argv: list[str] | None = None) -> int:
         config = Config.from_mapping({"bot_demo": True})
         serve(args.port, config.wechat_appid, config.wechat_secret)
         return 0
+    if args.command == "pushes" and args.pushes_command in ("settings", "export"):
+        from bot.cli import pushes_admin
+
+        return pushes_admin.run(args)
+
+    if args.command == "console":
+        from bot.cli.console import run as run_console
+
+        return run_console(args)
+    if args.command == "pushes":
+        from bot.cli.pushes import run as run_pushes
+
+        return run_pushes(args)
     if args.command in ("intents", "match"):
         from bot.cli.intents import run
 

@@ -1,3 +1,4 @@
-"""The staff and merchant console (empty until the console lands).
+"""The staff and merchant console: accounts, the unmatched inbox, FAQs, hand-offs and
+conversations, pushes and the overview, under /console.
 
-May import `bot.wechat`, `bot.pushes`, `bot.orders` and everything below them."""
+May import `bot.pushes`, `bot.wechat`, `bot.orders` and everything below them."""

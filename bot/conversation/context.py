@@ -70,6 +70,9 @@ class MessageContext:
     text: str = ""
     match: MatchResult | None = None   # set when the matcher ran
     notes: dict[str, Any] = field(default_factory=dict)
+    # The reply store's pipeline, when the caller has one: a write whose result the handler
+    # does not need rides in its round trip instead of one of its own.
+    writes: redis.client.Pipeline | None = None
 
     @property
     def openid(self) -> str:

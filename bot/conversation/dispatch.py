@@ -19,11 +19,17 @@ from bot.conversation.text_router import call, route
 from bot.conversation.throttle import FloodGuard
 from bot.conversation.transcript import Transcript
 from bot.conversation.typography import full_width, mostly_chinese
+from bot.platform.daily import DailyStats
 
 log = logging.getLogger(__name__)
 
 FALLBACK = "fallback"
 MEDIA = "media"
+# Intents that ask where an order is: the overview counts them per 100 orders in transit.
+WHERE_IS_MY_ORDER = frozenset({"order_status", "logistics"})
+# Events by which the user reaches out (WeChat opens the 客服消息 window on them too); the
+# transcript keeps these and no other events.
+WINDOW_EVENTS = frozenset({"subscribe", "click", "scan", "view"})
 
 
 class UserFacingError(Exception):
@@ -42,7 +48,8 @@ class Dispatcher:
         self.services = services
         config = services.config
         self.flood = FloodGuard(services.redis, config.flood_limit, config.flood_window)
-        self.transcript = Transcript(services.redis)
+        self.transcript = Transcript(services.redis, config.transcript_days)
+        self.stats = DailyStats(services.redis, config.timezone)
 
     def preload_keys(self, msg: Incoming) -> tuple[list[str], int]:
         """Keys whose values every message needs, for the coordinator to read with its claim:
@@ -72,6 +79,8 @@ class Dispatcher:
         config = services.config
         lang = reply_lang(stored, msg.text, services.clock.now(), config.lang_choice_hold,
                           config.default_lang)
+        if not msg.is_event or msg.event in WINDOW_EVENTS:
+            services.users.seen(msg.openid, services.clock.now(), pipe)
         if flood and not self.flood.allows(flood):
             # Honest: these messages are not answered, so the customer is asked to send the
             # question again rather than told it will be handled.
@@ -86,6 +95,7 @@ class Dispatcher:
             state=services.dialogue.from_raw(msg.openid, raw_state),
             lang=lang,
             text=msg.text,
+            writes=pipe,
         )
         reply: Reply | None = None
         try:
@@ -101,12 +111,35 @@ class Dispatcher:
         finally:
             ctx.state.save(pipe)
         reply = self._finish(reply, ctx.lang)
-        if not msg.is_event:
-            said = msg.text or f"[{msg.kind}]"
-            self.transcript.add(msg.openid, Transcript.turn(
-                services.clock.now(), msg.kind, said, reply.text if reply else "",
-                str(ctx.notes.get("handler", ""))), pipe)
+        self._record_turn(ctx, reply, pipe)
         return reply
+
+    def _record_turn(self, ctx: MessageContext, reply: Reply | None,
+                     pipe: redis.client.Pipeline | None) -> None:
+        """The turn in the transcript and the day's counters (the console's overview), in one
+        call queued into the turn's pipeline."""
+        msg, now = ctx.msg, self.services.clock.now()
+        if msg.is_event:
+            # Only what a customer does (and what opens WeChat's 48-hour window) is kept;
+            # location reports, page views and delivery receipts are not conversation.
+            if msg.event not in WINDOW_EVENTS:
+                return
+            said = f"[{msg.event} {msg.event_key}]".replace(" ]", "]")
+        else:
+            said = msg.text or f"[{msg.kind}]"
+        turn = Transcript.turn(now, msg.kind, said, reply.text if reply else "",
+                               str(ctx.notes.get("handler", "")))
+        handed_off = bool(ctx.notes.get("handoff"))
+        counts = {"handoffs": int(handed_off)}
+        if not msg.is_event:
+            unmatched = bool(ctx.notes.get("unmatched"))
+            counts.update(
+                messages=1, unmatched=int(unmatched),
+                answered=int(not unmatched and not handed_off and reply is not None),
+                wismo=int(ctx.notes.get("intent") in WHERE_IS_MY_ORDER),
+            )
+        self.transcript.add(msg.openid, turn, pipe, counts_key=self.stats.key_for(now),
+                            counts=counts, counts_ttl=self.stats.ttl)
 
     @staticmethod
     def _finish(reply: Reply | None, lang: str) -> Reply | None:
@@ -145,7 +178,9 @@ class Dispatcher:
 
     def _event(self, ctx: MessageContext) -> Reply | None:
         msg, registry = ctx.msg, self.services.handlers
-        event = "subscribe" if msg.event.startswith("subscribe") else msg.event
+        # "subscribe_msg_popup_event" and its kin are subscribe-message events, not follows.
+        event = ("subscribe" if msg.event.startswith("subscribe")
+                 and not msg.event.startswith("subscribe_msg") else msg.event)
         if event == "click":
             handler = registry.for_menu_key(msg.event_key)
             if handler is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,7 +66,7 @@ class Replies:
         template = table.get(name) or self.templates[self.default_lang].get(name)
         if template is None:
             raise KeyError(f"no reply template named {name!r}")
-        return string.Formatter().vformat(template, (), _Blank(data))
+        return template.format_map(_Blank(data))
 
     def render(self, name: str, lang: str | None = None, **data: Any) -> Reply:
         return Reply(self.text(name, lang, **data))

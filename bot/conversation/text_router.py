@@ -142,6 +142,7 @@ def route(ctx: MessageContext) -> Reply | None:
     services.unmatched.record(
         ctx.text, match.normalised, ctx.openid, services.clock.now(), match.candidates
     )
+    ctx.notes["unmatched"] = True
     return _run_handler(ctx, FALLBACK)
 
 

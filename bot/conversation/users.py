@@ -12,6 +12,8 @@ EVENT_LOG_MAX = 200
 
 # How often an unknown user's profile may be asked of WeChat.
 INFO_FETCH_TTL = 86_400
+SEEN_KEEP = 50
+SEEN_TTL = 90 * 86_400
 
 
 class UserStore:
@@ -42,6 +44,22 @@ class UserStore:
     def claim_info_fetch(self, openid: str) -> bool:
         """True once a day per user: whoever gets it asks WeChat for the user's info."""
         return bool(self.redis.set(self.info_fetch_key(openid), 1, nx=True, ex=INFO_FETCH_TTL))
+
+    def seen(self, openid: str, at: float, pipe: Any = None) -> None:
+        """The user wrote, clicked a menu, followed or scanned: WeChat's 48-hour window for
+        客服消息 opens again from now (bot/pushes/channels.py counts from it)."""
+        target = pipe if pipe is not None else self.redis.pipeline(transaction=False)
+        target.hset(self.key(openid), "last_message_at", f"{at:.3f}")
+        # The latest times, newest first: bot/pushes/best_hour.py learns the user's hour.
+        target.lpush(self.seen_key(openid), int(at))
+        target.ltrim(self.seen_key(openid), 0, SEEN_KEEP - 1)
+        target.expire(self.seen_key(openid), SEEN_TTL)
+        if pipe is None:
+            target.execute()
+
+    @staticmethod
+    def seen_key(openid: str) -> str:
+        return f"user:{openid}:seen"
 
     def subscribed(self, openid: str, at: float) -> None:
         self.update(openid, following=1, subscribed_at=int(at))

@@ -157,7 +157,9 @@ class PushWatcher(threading.Thread):
                 continue  # the demo is restarting; look again shortly
             for call in calls:
                 self.since = max(self.since, call.get("time", self.since) + 1e-6)
-                if call["path"].startswith("message/") and call["result"] == 0:
+                # A repeat of a template send (same client_msg_id) is not a second message.
+                if (call["path"].startswith("message/") and call["result"] == 0
+                        and not call.get("repeat")):
                     print(f"\npush> [{call['path']}] {_describe(call.get('body') or {})}")
                     print("you> ", end="", flush=True)
 

@@ -116,3 +116,37 @@ def _demo_events(openid: str, now: datetime) -> list[tuple[str, str, dict]]:
         }),
     ]
     return events
+
+
+# The order `python -m bot demo` walks through its life, one step at a time, through the
+# webhook, so `python -m bot chat` shows each push as it is sent.
+LIFE_ORDER = "202611250007"
+
+
+def life_events(openid: str, start: datetime, step: float) -> list[tuple[float, dict]]:
+    """(seconds after start, webhook body) for each step of the demo order's life."""
+    eta = (start + timedelta(hours=26)).replace(minute=0, second=0, microsecond=0)
+    stamp = start.strftime("%Y%m%d%H%M%S")
+    base = {"order_id": LIFE_ORDER, "openid": openid, "phone": "13812345678",
+            "amount": "89.00", "items": [{"name": "手冲咖啡豆 500g", "quantity": 1,
+                                          "category": "general"}]}
+    shipped = {"carrier": "ZTO", "tracking_no": "73100000000007", "eta": eta.isoformat()}
+
+    def at(n: int) -> datetime:
+        return start + timedelta(seconds=n * step)
+
+    def point(n: int, location: str, description: str) -> dict:
+        return {"time": at(n).isoformat(), "location": location, "description": description}
+
+    steps = [
+        ("paid", {}),
+        ("shipped", {**shipped, "tracking": [point(1, "上海仓", "中通已揽收")]}),
+        ("in_transit", {**shipped, "tracking": [point(2, "杭州转运中心", "已到达")]}),
+        ("out_for_delivery", {**shipped, "eta": at(4).isoformat(),
+                              "tracking": [point(3, "杭州西湖网点", "快递员正在派送")]}),
+        ("delivered", {**shipped, "tracking": [
+            point(4, "菜鸟驿站(文三路店)", "已签收,取件码 6-3-2207")]}),
+    ]
+    return [(n * step, {"event_id": f"demo-life-{stamp}-{n}", "occurred_at": at(n).isoformat(),
+                        "order": {**base, "status": status, **extra}})
+            for n, (status, extra) in enumerate(steps)]

@@ -8,6 +8,7 @@ Other processes read the record and inject faults over HTTP under `/_fake/`.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import threading
 import time
@@ -22,6 +23,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from bot.platform.config import DEMO_DEFAULTS
 
 TOKEN_TTL = 7200
+_msgids = itertools.count(int(time.time() * 1000))
 # Endpoints under /cgi-bin/ that need an access token, and where each names its user.
 API_PATHS = {
     "message/custom/send": "touser",
@@ -39,7 +41,9 @@ ERRMSG = {
     43004: "require subscribe",
     43101: "user refuse to accept the msg",
     45009: "reach max api daily quota limit",
+    45011: "api minute-quota reach limit",
     45015: "response out of time limit or subscription is canceled",
+    45047: "out of response count limit",
     -1: "system error",
 }
 
@@ -50,6 +54,7 @@ class Fault:
     http_status: int | None = None
     delay: float = 0.0
     times: int = 1
+    openid: str | None = None    # only calls for this user (None: any)
 
 
 @dataclass
@@ -64,6 +69,8 @@ class FakeWeChatState:
     calls: list[dict[str, Any]] = field(default_factory=list)
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Template sends by (openid, client_msg_id) → msgid: WeChat sends one message per id.
+    client_ids: dict[tuple[str, str], int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def issue(self, force: bool, via: str) -> dict[str, Any]:
@@ -91,16 +98,25 @@ class FakeWeChatState:
                 return 40001
             return 42001 if self.tokens[token] <= time.time() else 0
 
-    def take_fault(self, path: str) -> Fault | None:
+    def take_fault(self, path: str, openid: str | None = None) -> Fault | None:
         with self.lock:
             queue = self.faults.get(path) or []
-            if not queue:
+            fault = next((f for f in queue if f.openid in (None, openid)), None)
+            if fault is None:
                 return None
-            fault = queue[0]
             fault.times -= 1
             if fault.times <= 0:
-                queue.pop(0)
+                queue.remove(fault)
             return Fault(fault.errcode, fault.http_status, fault.delay, 1)
+
+    def once(self, openid: str, client_msg_id: str, msgid: int) -> tuple[int, bool]:
+        """(the msgid WeChat answers, whether this is a repeat of an earlier send)."""
+        with self.lock:
+            key = (openid, client_msg_id)
+            if key in self.client_ids:
+                return self.client_ids[key], True
+            self.client_ids[key] = msgid
+            return msgid, False
 
     def record(self, entry: dict[str, Any]) -> None:
         with self.lock:
@@ -161,11 +177,18 @@ def build_fake_app(state: FakeWeChatState) -> Flask:
             openid = (body or {}).get(user_field) or request.args.get(user_field)
         entry = {"time": time.time(), "path": path, "openid": openid, "body": body,
                  "query": {k: v for k, v in request.args.items() if k != "access_token"}}
-        fault = state.take_fault(path)
+        fault = state.take_fault(path, openid)
         if fault is not None and (resp := _apply(fault)) is not None:
-            state.record({**entry, "result": resp.status_code})
+            state.record({**entry, "result": resp.status_code,
+                          "errcode": fault.errcode})
             return resp
         errcode = state.check_token(request.args.get("access_token"))
+        msgid = next(_msgids)
+        client_id = (body or {}).get("client_msg_id") if path == "message/template/send" else None
+        if client_id and not errcode:
+            msgid, repeat = state.once(openid or "", str(client_id), msgid)
+            entry["repeat"] = repeat
+        entry["msgid"] = msgid
         state.record({**entry, "result": errcode})
         if errcode:
             return _error(errcode)
@@ -174,7 +197,7 @@ def build_fake_app(state: FakeWeChatState) -> Flask:
                        "language": "zh_CN", "subscribe_time": int(time.time())}
             profile.update(state.users.get(openid or "", {}))
             return jsonify(profile)
-        extra = {"msgid": int(time.time() * 1000)} if path.startswith("message/") else {}
+        extra = {"msgid": msgid} if path.startswith("message/") else {}
         return jsonify({"errcode": 0, "errmsg": "ok", **extra})
 
     def _apply(fault: Fault) -> Response | None:
@@ -193,12 +216,21 @@ def build_fake_app(state: FakeWeChatState) -> Flask:
         return jsonify(state.select(request.args.get("path"), request.args.get("openid"),
                                     float(since) if since else None))
 
+    @app.get("/_fake/count")
+    def count() -> Response:
+        """Messages accepted (errcode 0, not a repeat of a client_msg_id) on a path."""
+        path = request.args.get("path")
+        with state.lock:
+            n = sum(1 for c in state.calls if (path is None or c["path"] == path)
+                    and c["result"] == 0 and not c.get("repeat"))
+        return jsonify({"count": n})
+
     @app.post("/_fake/inject")
     def inject() -> Response:
         body = request.get_json(force=True)
         state.faults.setdefault(body["path"], []).append(
             Fault(body.get("errcode"), body.get("http_status"), float(body.get("delay") or 0),
-                  int(body.get("times") or 1)))
+                  int(body.get("times") or 1), body.get("openid")))
         return jsonify({"ok": True})
 
     @app.post("/_fake/expire")
@@ -220,7 +252,8 @@ def build_fake_app(state: FakeWeChatState) -> Flask:
 
 class _QuietControlHandler(WSGIRequestHandler):
     """Logs API calls as usual but not the control endpoints: `python -m bot chat` polls
-    `/_fake/calls` twice a second, which would bury the demo's log."""
+    `/_fake/calls` twice a second, which would bury the demo's log. (Benchmarks serve the fake
+    under gunicorn, without this log.)"""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         if self.path.startswith("/_fake/"):
@@ -260,8 +293,10 @@ class FakeWeChatServer:
         return self.state.select(path, openid, since)
 
     def inject(self, path: str, errcode: int | None = None, http_status: int | None = None,
-               delay: float = 0.0, times: int = 1) -> None:
-        self.state.faults.setdefault(path, []).append(Fault(errcode, http_status, delay, times))
+               delay: float = 0.0, times: int = 1, openid: str | None = None) -> None:
+        with self.state.lock:
+            self.state.faults.setdefault(path, []).append(
+                Fault(errcode, http_status, delay, times, openid))
 
     def expire_tokens(self) -> None:
         self.state.expire_tokens()
@@ -295,14 +330,25 @@ class FakeWeChatControl:
     def issued(self) -> list[dict[str, Any]]:
         return self._get("issued")
 
+    def count(self, path: str | None = None) -> int:
+        return int(self._get("count", path=path)["count"])
+
     def inject(self, path: str, errcode: int | None = None, http_status: int | None = None,
-               delay: float = 0.0, times: int = 1) -> None:
+               delay: float = 0.0, times: int = 1, openid: str | None = None) -> None:
         requests.post(f"{self.root}/_fake/inject", timeout=self.timeout, json={
             "path": path, "errcode": errcode, "http_status": http_status, "delay": delay,
-            "times": times}).raise_for_status()
+            "times": times, "openid": openid}).raise_for_status()
 
     def expire_tokens(self) -> None:
         requests.post(f"{self.root}/_fake/expire", timeout=self.timeout).raise_for_status()
+
+
+def wsgi_app() -> Flask:
+    """The fake as a WSGI app with the demo credentials, for a server with HTTP keep-alive
+    (`gunicorn -k gthread "bot.local.fake_wechat:wsgi_app()"`; the benchmark uses it, since
+    werkzeug's server closes every connection and WeChat's servers do not)."""
+    return build_fake_app(FakeWeChatState(DEMO_DEFAULTS["wechat_appid"],
+                                          DEMO_DEFAULTS["wechat_secret"]))
 
 
 def serve(port: int, appid: str, secret: str,

@@ -90,6 +90,14 @@ class Order:
     eta: str = ""
     exception_reason: str = ""
     exception_new_eta: str = ""
+    ship_by: str = ""         # the shop's promised ship time (stored form), "" if none
+    # A parcel left at a pickup point or locker: its code, the place, when the point sends it
+    # back, and when the customer collected it (all optional; the code may instead be in the
+    # delivery's tracking point).
+    pickup_code: str = ""
+    pickup_place: str = ""
+    pickup_until: str = ""
+    pickup_collected_at: str = ""
     tracking: tuple[TrackingPoint, ...] = ()
     history: tuple[StatusChange, ...] = ()
     occurred_at: str = ""     # the shop's time of the latest applied event ("" for API answers)
@@ -156,6 +164,11 @@ class Order:
             eta=raw.get("eta", ""),
             exception_reason=raw.get("exception_reason", ""),
             exception_new_eta=raw.get("exception_new_eta", ""),
+            ship_by=raw.get("ship_by", ""),
+            pickup_code=raw.get("pickup_code", ""),
+            pickup_place=raw.get("pickup_place", ""),
+            pickup_until=raw.get("pickup_until", ""),
+            pickup_collected_at=raw.get("pickup_collected_at", ""),
             tracking=tracking,
             history=history,
             occurred_at=raw.get("occurred_at", ""),

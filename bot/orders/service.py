@@ -15,12 +15,13 @@ from bot.orders.access import OrderAccess
 from bot.orders.claims import ClaimCodes, ClaimLog, CodeSender
 from bot.orders.guard import MissGuard
 from bot.orders.links import TrackingLinks
-from bot.orders.model import Order, timestamp_of
+from bot.orders.model import ON_THE_WAY, Order, timestamp_of
 from bot.orders.shop_api import OrderAPI, OrderAPIUnavailable
-from bot.orders.store import ApplyResult, OrderStore
+from bot.orders.store import DUPLICATE, ApplyResult, OrderStore
 from bot.orders.validation import OrderEvent, parse_event
 from bot.platform.clock import Clock
 from bot.platform.config import Config
+from bot.platform.daily import DailyStats
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class OrderService:
         self.api = api
         self.access = OrderAccess(self, guard or MissGuard(store.redis),
                                   ClaimLog(store.redis), codes, clock.now)
+        self.stats = DailyStats(store.redis, tz)
 
     # Events in ------------------------------------------------------------------------------
 
@@ -55,9 +57,14 @@ class OrderService:
         return self.apply_event(parse_event(payload, self.tz, self.clock.now()))
 
     def apply_event(self, event: OrderEvent) -> ApplyResult:
-        return self.store.apply(event.order, event_id=event.event_id,
-                                occurred_at=event.occurred_at, applied_at=self.clock.now(),
-                                replicas=self.replicas, wait_ms=self.wait_ms)
+        result = self.store.apply(event.order, event_id=event.event_id,
+                                  occurred_at=event.occurred_at, applied_at=self.clock.now(),
+                                  replicas=self.replicas, wait_ms=self.wait_ms)
+        # Orders on their way, per day: the console's "where is my order" rate divides by it.
+        was, now = result.old_status in ON_THE_WAY, result.status in ON_THE_WAY
+        if was != now and result.outcome != DUPLICATE:
+            self.stats.move_in_transit(self.clock.now(), 1 if now else -1)
+        return result
 
     # Lookups --------------------------------------------------------------------------------
 

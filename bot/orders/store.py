@@ -43,7 +43,8 @@ local order_key, event_key, stream_key = KEYS[1], KEYS[2], KEYS[3]
 local order_id, event_id, event_ttl, occurred_at, applied_at, score, source, maxlen,
       max_points, status, eta, exception_reason, exception_new_eta = unpack(ARGV, 1, 13)
 max_points = tonumber(max_points)
-local FILL = {'openid', 'phone', 'carrier', 'tracking_no', 'address', 'amount', 'items'}
+local FILL = {'openid', 'phone', 'carrier', 'tracking_no', 'address', 'amount', 'items',
+              'ship_by', 'pickup_code', 'pickup_place', 'pickup_until', 'pickup_collected_at'}
 local fill = {}
 for i, name in ipairs(FILL) do fill[name] = ARGV[13 + i] end
 local new_points = ARGV[14 + #FILL]   -- JSON list, '' when the event has none
@@ -291,7 +292,8 @@ class OrderStore:
                 order.status, order.eta, order.exception_reason, order.exception_new_eta,
                 # the fields an event fills in only when it carries them (script's FILL)
                 order.openid, order.phone, order.carrier, order.tracking_no, order.address,
-                order.amount, items, tracking]
+                order.amount, items, order.ship_by, order.pickup_code, order.pickup_place,
+                order.pickup_until, order.pickup_collected_at, tracking]
         keys = [order_key(order.order_id), f"{PREFIX}event:{event_id}", STREAM]
         if not replicas:
             outcome, old_status, status = self._apply(keys=keys, args=args)

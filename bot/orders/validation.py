@@ -107,6 +107,10 @@ def parse_order(value: Any, tz: str, path: str = "order") -> Order:
             raise InvalidOrder(f"{path}.exception", "must be an object")
         reason = _text(exception, "reason", f"{path}.exception.reason", limit=200)
         new_eta = _time(exception.get("new_eta"), f"{path}.exception.new_eta", tz)
+    pickup = value.get("pickup")
+    if pickup is not None and not isinstance(pickup, dict):
+        raise InvalidOrder(f"{path}.pickup", "must be an object")
+    pickup = pickup or {}
     return Order(
         order_id=order_id,
         status=status,
@@ -120,6 +124,11 @@ def parse_order(value: Any, tz: str, path: str = "order") -> Order:
         eta=_time(value.get("eta"), f"{path}.eta", tz),
         exception_reason=reason,
         exception_new_eta=new_eta,
+        ship_by=_time(value.get("ship_by"), f"{path}.ship_by", tz),
+        pickup_code=_text(pickup, "code", f"{path}.pickup.code", limit=32),
+        pickup_place=_text(pickup, "place", f"{path}.pickup.place", limit=100),
+        pickup_until=_time(pickup.get("until"), f"{path}.pickup.until", tz),
+        pickup_collected_at=_time(pickup.get("collected_at"), f"{path}.pickup.collected_at", tz),
         tracking=_points(value.get("tracking"), f"{path}.tracking", tz),
     )
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -62,6 +64,7 @@ class Config:
     flood_limit: int = 20
     flood_window: int = 60
     dialogue_ttl: int = 1800
+    transcript_days: int = 30       # how long the console keeps conversations
     service_hours: str = "09:00-21:00"
     timezone: str = "Asia/Shanghai"
     default_lang: str = "zh-CN"
@@ -71,6 +74,30 @@ class Config:
     lang_choice_hold: int = 1800
     replies_dir: str = ""
     intents_dir: str = ""
+    # Proactive order pushes (bot/pushes, docs/pushes.md).
+    quiet_hours: str = "22:00-08:00"
+    push_transit_interval: int = 4 * 3600
+    push_daily_cap: int = 5
+    push_templates: str = ""
+    push_kf_quota: int = 5
+    push_merge_delay: float = 0.5
+    # SMS where WeChat cannot reach, and the scans for what no event says (docs/pushes.md).
+    sms_provider: str = ""                 # "", "webhook" or "aliyun"
+    sms_sign_name: str = ""
+    sms_webhook_url: str = ""
+    sms_webhook_secret: str = ""
+    sms_hook_token: str = ""               # the secret in Aliyun's SmsUp push URL
+    aliyun_access_key_id: str = ""
+    aliyun_access_key_secret: str = ""
+    aliyun_sms_endpoint: str = "dysmsapi.aliyuncs.com"
+    sms_daily_cap: int = 5
+    sms_quiet_hours: str = "22:00-08:00"
+    stale_tracking_hours: float = 48.0
+    pickup_reminder_hours: float = 24.0
+    unshipped_hours: float = 24.0
+    scan_interval: float = 600.0
+    best_hours_default: str = "10:00-11:00,20:00-21:00"
+    push_best_hour: bool = True            # non-urgent pushes wait for the user's best hour
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -150,6 +177,29 @@ class Config:
                     scheme == "http" and not is_loopback_url(self.order_api_url)):
                 # The token and customers' orders cross the network: plain HTTP only on loopback.
                 raise ConfigError("ORDER_API_URL must be https:// (http:// only on loopback)")
+        _check_hours("QUIET_HOURS", self.quiet_hours, allow_empty=True)
+        if self.push_transit_interval < 0 or self.push_daily_cap < 0 or self.push_kf_quota < 0:
+            raise ConfigError(
+                "PUSH_TRANSIT_INTERVAL, PUSH_DAILY_CAP and PUSH_KF_QUOTA must be >= 0")
+        if self.push_templates and not Path(self.push_templates).is_file():
+            raise ConfigError(f"PUSH_TEMPLATES={self.push_templates!r} is not a file")
+        if self.sms_provider not in ("", "webhook", "aliyun"):
+            raise ConfigError("SMS_PROVIDER must be webhook, aliyun or unset")
+        sms_needs = {
+            "webhook": ("sms_sign_name", "sms_webhook_url", "sms_webhook_secret"),
+            "aliyun": ("sms_sign_name", "aliyun_access_key_id", "aliyun_access_key_secret"),
+        }.get(self.sms_provider, ())
+        _check_hours("SMS_QUIET_HOURS", self.sms_quiet_hours)
+        for spec in self.best_hours_default.split(","):
+            _check_hours("BEST_HOURS_DEFAULT", spec)
+        if min(self.stale_tracking_hours, self.pickup_reminder_hours, self.unshipped_hours) <= 0:
+            raise ConfigError(
+                "STALE_TRACKING_HOURS, PICKUP_REMINDER_HOURS and UNSHIPPED_HOURS must be > 0")
+        if self.sms_daily_cap < 0 or self.scan_interval < 0:
+            raise ConfigError("SMS_DAILY_CAP and SCAN_INTERVAL must be >= 0")
+        sms_missing = [name.upper() for name in sms_needs if not getattr(self, name)]
+        if sms_missing:
+            raise ConfigError(f"SMS_PROVIDER={self.sms_provider} needs " + ", ".join(sms_missing))
         if not self.wechat_api_base_url.endswith("/"):
             object.__setattr__(self, "wechat_api_base_url", self.wechat_api_base_url + "/")
 
@@ -176,7 +226,7 @@ class Config:
     def replies_path(self) -> Path:
         return Path(self.replies_dir) if self.replies_dir else self.root_dir / "replies"
 
-    @property
+    @cached_property   # read on every message (the word lists are cached by this path)
     def intents_path(self) -> Path:
         return Path(self.intents_dir) if self.intents_dir else self.root_dir / "intents"
 
@@ -193,6 +243,18 @@ def is_loopback_url(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _check_hours(name: str, spec: str, allow_empty: bool = False) -> None:
+    """A daily window "HH:MM-HH:MM" (may run past midnight)."""
+    if allow_empty and spec.strip().lower() in ("", "off", "none"):
+        return
+    if not re.fullmatch(r"\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*", spec):
+        raise ConfigError(f"{name}={spec!r} is not a window like 22:00-08:00")
+    for part in spec.split("-"):
+        hours, minutes = (int(x) for x in part.strip().split(":"))
+        if hours > 23 or minutes > 59:
+            raise ConfigError(f"{name}={spec!r} is not a window like 22:00-08:00")
 
 
 def new_secret() -> str:

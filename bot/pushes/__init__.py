@@ -1,3 +1,6 @@
-"""Proactive messages to customers: their notification preferences and consent.
+"""Proactive messages to customers: order pushes (the pipeline from `orders:changes` to a
+WeChat channel, with rhythm, consent, quiet hours and caps), notification preferences and
+consent, the push log. docs/pushes.md.
 
-May import `bot.orders`, `bot.conversation`, `bot.understanding` and `bot.platform`."""
+May import `bot.wechat`, `bot.orders`, `bot.conversation`, `bot.understanding` and
+`bot.platform`."""

@@ -44,7 +44,11 @@ class PreferenceStore:
         return f"prefs:{openid}"
 
     def get(self, openid: str) -> Preferences:
-        raw = self.redis.hgetall(self.key(openid))
+        return self.from_hash(self.redis.hgetall(self.key(openid)))
+
+    @staticmethod
+    def from_hash(raw: dict[str, str]) -> Preferences:
+        """The preferences from their stored hash (read in a pipeline with other things)."""
         return Preferences(
             notify=raw.get("notify", "on") == "on",
             logistics=raw.get("logistics", "on") == "on",

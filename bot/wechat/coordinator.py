@@ -29,6 +29,7 @@ import redis
 from bot.conversation.messages import Incoming
 from bot.conversation.replies import TEXT, TRANSFER, Reply
 from bot.conversation.users import INFO_FETCH_TTL
+from bot.platform.connections import ThreadConnections
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,8 @@ class ReplyCoordinator:
         self.deadline = deadline
         self.enqueue_late = enqueue_late
         self.claim = client.register_script(_CLAIM)
+        # The claim and the reply store are every message's two round trips.
+        self.lane = ThreadConnections(client)
         self.leases = Leases(client)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid = 0
@@ -100,9 +103,10 @@ class ReplyCoordinator:
         key = record_key(msg.dedup_key)
         record = json.dumps({"state": "processing", "at": received_at})
         preload_keys, flood_ttl = self.dispatch.preload_keys(msg)
-        result = self.claim(
-            keys=[key, f"{key}:lease", f"{key}:late", *preload_keys],
-            args=[record, RECORD_TTL, OWNER, LEASE_TTL, flood_ttl, INFO_FETCH_TTL],
+        result = self.lane.run_script(
+            self.claim,
+            [key, f"{key}:lease", f"{key}:late", *preload_keys],
+            [record, RECORD_TTL, OWNER, LEASE_TTL, flood_ttl, INFO_FETCH_TTL],
         )
         if result[0] == 1:
             return self._process(msg, key, received_at, result[1:])
@@ -122,7 +126,7 @@ class ReplyCoordinator:
 
     def _run(self, msg: Incoming, key: str, preloaded: list[Any]) -> Reply | None:
         try:
-            return run_and_store(self.redis, key, msg, self.dispatch, preloaded)
+            return run_and_store(self.redis, key, msg, self.dispatch, preloaded, self.lane)
         except Exception:
             # After a timeout nobody reads this future; the lapsed lease lets the job retry.
             log.exception("handling %s failed", msg.dedup_key)
@@ -174,9 +178,10 @@ class ReplyCoordinator:
 
 def run_and_store(
     client: redis.Redis, key: str, msg: Incoming, dispatch: Dispatch,
-    preloaded: list[Any] | None = None,
+    preloaded: list[Any] | None = None, lane: ThreadConnections | None = None,
 ) -> Reply | None:
-    """Run the handler; store its dialogue state and reply and drop the lease in one trip."""
+    """Run the handler; store its dialogue state and reply and drop the lease in one trip
+    (over `lane`'s connection when given)."""
     pipe = client.pipeline(transaction=False)
     reply = dispatch(msg, preloaded, pipe)
     record = {
@@ -188,7 +193,10 @@ def run_and_store(
     }
     pipe.set(key, json.dumps(record, ensure_ascii=False), ex=RECORD_TTL)
     pipe.delete(f"{key}:lease")
-    pipe.execute()
+    if lane is not None:
+        lane.execute_pipeline(pipe)
+    else:
+        pipe.execute()
     return reply_of(record)
 
 

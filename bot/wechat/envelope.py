@@ -9,11 +9,11 @@ from typing import Any
 
 import xmltodict
 from wechatpy import parse_message
-from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import WeChatSigner
 
 from bot.platform.config import Config
+from bot.wechat.cipher import MessageCipher
 
 # XML 1.0 forbids these; WeChat passes them through from users' keyboards and peers' parsers die.
 _ILLEGAL_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -38,7 +38,7 @@ class Opened:
     """A verified, decrypted, parsed request and how to seal the reply."""
 
     message: Any                      # the wechatpy message object
-    crypto: WeChatCrypto | None       # set when the request came encrypted
+    crypto: MessageCipher | None      # set when the request came encrypted
 
 
 def signature_of(token: str, timestamp: str, nonce: str, *extra: str) -> str:
@@ -54,7 +54,7 @@ class Envelope:
         self.token = config.wechat_token
         self.tolerance = config.timestamp_tolerance
         keys = [k for k in (config.wechat_aes_key, config.wechat_aes_key_previous) if k]
-        self.cryptos = [WeChatCrypto(self.token, key, config.wechat_appid) for key in keys]
+        self.cryptos = [MessageCipher(self.token, key, config.wechat_appid) for key in keys]
 
     def check_plain_signature(self, args: dict[str, str], now: float) -> None:
         """Verify `signature` over token/timestamp/nonce and the timestamp window."""
@@ -100,7 +100,7 @@ class Envelope:
             return reply_xml
         return opened.crypto.encrypt_message(reply_xml, nonce, timestamp)
 
-    def _decrypt(self, outer: dict[str, Any], args: dict[str, str]) -> tuple[str, WeChatCrypto]:
+    def _decrypt(self, outer: dict[str, Any], args: dict[str, str]) -> tuple[str, MessageCipher]:
         encrypt = outer.get("Encrypt")
         if not isinstance(encrypt, str) or not encrypt:
             raise EnvelopeError(400, "no Encrypt element")

@@ -33,11 +33,20 @@ def demo_env(data_dir: Path) -> dict[str, str]:
 
 @pytest.fixture
 def running_demo(tmp_path):
+    yield from start_demo(tmp_path, push_every=0)
+
+
+@pytest.fixture
+def pushing_demo(tmp_path):
+    yield from start_demo(tmp_path, push_every=3)
+
+
+def start_demo(tmp_path, push_every: float):
     data = tmp_path / "data"
     port, fake_port = free_port(), free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "demo", "--port", str(port),
-         "--fake-wechat-port", str(fake_port)],
+         "--fake-wechat-port", str(fake_port), "--push-every", str(push_every)],
         cwd=ROOT, env=demo_env(data), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True)
     deadline = time.time() + 90
@@ -104,6 +113,45 @@ def test_chat_talks_to_the_running_demo_and_shows_pushes(running_demo):
         # It shows up by itself, while the chat waits for the user to type.
         pushed = read_until(chat, "push>")
         assert "push> [message/custom/send] 您的订单已发货" in pushed
+    finally:
+        chat.stdin.write("/quit\n")
+        chat.stdin.flush()
+        chat.wait(10)
+
+
+def test_demo_prints_a_console_admin_that_can_log_in(running_demo):
+    import re
+
+    import requests
+
+    banner = running_demo["banner"]
+    found = re.search(r"Console: (http://\S+/console/)\s+name: (\S+)\s+password: (\S+)", banner)
+    assert found, banner
+    url, name, password = found.groups()
+    session = requests.Session()
+    page = session.get(url + "login", timeout=10).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    resp = session.post(url + "login", data={"name": name, "password": password,
+                                             "csrf_token": token}, timeout=10)
+    assert resp.status_code == 200 and "概览" in resp.text   # landed on the overview
+
+
+def test_the_demo_order_moves_and_the_chat_prints_each_push(pushing_demo):
+    data = pushing_demo["data"]
+    chat = subprocess.Popen([sys.executable, "-m", "bot", "chat"], cwd=ROOT,
+                            env=demo_env(data), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, bufsize=1)
+    try:
+        seen = read_until(chat, "已签收", timeout=60)
+        pushes = [line for line in seen.splitlines()
+                  if "push>" in line and "202611250007" in line]
+        # Paid may go out before the chat starts watching, and on a loaded machine a step's
+        # push may find the order already a step further (then it is dropped, never sent
+        # out of order): what arrives arrives in the order's order, ending signed for.
+        steps = ["已付款", "已发货", "运输中", "正在派送", "已签收"]
+        seen_steps = [next(i for i, s in enumerate(steps) if s in line) for line in pushes]
+        assert len(seen_steps) >= 2 and seen_steps == sorted(seen_steps), seen
+        assert seen_steps[-1] == 4 and "取件码 6-3-2207" in pushes[-1]
     finally:
         chat.stdin.write("/quit\n")
         chat.stdin.flush()

@@ -363,10 +363,11 @@ def test_spec_round_trip_omits_empty_fields():
         IntentSpec.from_dict({"id": "x"})
 
 
-def test_builtin_file_has_the_five_intents_with_many_examples():
+def test_builtin_file_has_the_six_intents_with_many_examples():
     docs = load_intent_file(BUILTIN, require_answer=False)
     assert [d["id"] for d in docs] == [
-        "order_status", "logistics", "handoff", "push_settings", "greeting"]
+        "order_status", "logistics", "handoff", "push_settings", "push_follow_order",
+        "greeting"]
     assert all(len(d["examples"]) >= 15 for d in docs)
 
 
