@@ -2,6 +2,7 @@
 
 import multiprocessing
 import os
+import tempfile
 
 bind = os.environ.get("BIND", "127.0.0.1:" + os.environ.get("PORT", "8000"))
 workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() * 2)))
@@ -15,14 +16,44 @@ accesslog = os.environ.get("ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 
+# Metrics from every worker process are added up at a scrape (prometheus_client multiprocess
+# mode): set before any process imports prometheus_client. Job workers on this host may share it.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="bot-metrics-"))
+
 
 def on_starting(server):  # noqa: ANN001, ARG001 - gunicorn's hook signature
+    # A previous run's samples would be added to this one's.
+    metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(metrics_dir, exist_ok=True)
+    for name in os.listdir(metrics_dir):
+        if name.endswith(".db"):
+            os.remove(os.path.join(metrics_dir, name))
     # Every worker must share one Redis; with no REDIS_URL the master starts the embedded one
     # and the forked workers inherit its address.
-    if not os.environ.get("REDIS_URL"):
+    if not os.environ.get("REDIS_URL") and not os.environ.get("REDIS_SENTINELS"):
         from pathlib import Path
 
         from bot.platform.storage import start_embedded_redis
 
         data_dir = Path(os.environ.get("BOT_DATA_DIR", "data")).resolve()
         os.environ["REDIS_URL"] = start_embedded_redis(data_dir)
+
+
+def when_ready(server):  # noqa: ANN001, ARG001
+    # METRICS_BIND=127.0.0.1:9100 (or a private address): /metrics on its own listener, never
+    # on the public one. Served by the master from every worker's samples.
+    bind_to = os.environ.get("METRICS_BIND")
+    if not bind_to:
+        return
+    from prometheus_client import start_http_server
+
+    from bot.platform.metrics import registry
+
+    host, _, port = bind_to.rpartition(":")
+    start_http_server(int(port), addr=host or "127.0.0.1", registry=registry())
+
+
+def child_exit(server, worker):  # noqa: ANN001, ARG001
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

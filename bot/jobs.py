@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import Middleware
 
 from bot.conversation.messages import Incoming
+from bot.platform.logs import request_id
+from bot.platform.metrics import LATE_REPLIES
+from bot.platform.outage import redis_outage
+from bot.platform.storage import connect, sentinel_parts
 from bot.wechat.coordinator import payload_of
 
 if TYPE_CHECKING:
@@ -22,16 +29,38 @@ HEARTBEAT_TIMEOUT_MS = 15_000
 MAINTENANCE_CHANCE = 100_000   # per million commands: one in ten
 NAMESPACE = "bot-jobs"
 PUSH_RETRIES = 8
+REDIS_PATIENCE = 30.0     # seconds a job waits for Redis to come back before failing
+
+
+class RequestIds(Middleware):
+    """Carries the log request id from where a job is sent to where it runs."""
+
+    def before_enqueue(self, broker: Any, message: Any, delay: Any) -> None:
+        message.options.setdefault("request_id", request_id.get())
+
+    def before_process_message(self, broker: Any, message: Any) -> None:
+        request_id.set(message.options.get("request_id") or message.message_id[:12])
+
+    def after_process_message(self, broker: Any, message: Any, *, result: Any = None,
+                              exception: Any = None) -> None:
+        request_id.set("-")
+
+    after_skip_message = after_process_message
 
 
 def make_broker(redis_url: str) -> RedisBroker:
     """A Redis broker tuned so work held by a dead worker is requeued within seconds."""
-    return RedisBroker(
-        url=redis_url,
+    # Dramatiq reads bytes; through Sentinel it gets a client that follows the master.
+    client = connect(redis_url, decode_responses=False) if sentinel_parts(redis_url) else None
+    broker = RedisBroker(
+        url=None if client is not None else redis_url,
+        client=client,
         namespace=NAMESPACE,
         heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
         maintenance_chance=MAINTENANCE_CHANCE,
     )
+    broker.add_middleware(RequestIds())
+    return broker
 
 
 class Jobs:
@@ -96,6 +125,16 @@ class Jobs:
         self.leases = leases
         self.pushes = pushes
 
+    def queue_depths(self) -> list[tuple[str, int]]:
+        """Messages waiting in each job queue (ready and delayed), for /metrics."""
+        client = self.broker.client
+        queues = sorted(self.broker.get_declared_queues())
+        pipe = client.pipeline(transaction=False)
+        for queue in queues:
+            pipe.llen(f"{NAMESPACE}:{queue}")
+        counts = pipe.execute()
+        return [(queue, int(n)) for queue, n in zip(queues, counts, strict=True)]
+
     # Enqueue side.
     def late_reply(self, msg: Incoming) -> None:
         self._late_reply.send(payload_of(msg))
@@ -119,9 +158,26 @@ class Jobs:
         from bot.wechat.late_reply import deliver_late_reply
 
         assert self.services is not None, "Jobs.bind() was not called in this worker"
-        outcome = deliver_late_reply(self.services, self.dispatch, self.leases, payload)
+        outcome = self._through_outage(
+            lambda: deliver_late_reply(self.services, self.dispatch, self.leases, payload))
         log.info("late reply for %s: %s", payload.get("openid"), outcome)
+        LATE_REPLIES.labels(str(outcome)).inc()
         return outcome
+
+    @staticmethod
+    def _through_outage(run: Any, patience: float = REDIS_PATIENCE) -> Any:
+        """Run a job, riding out a short Redis outage (a restart, a failover) in place.
+        Dramatiq's own retry needs Redis to requeue the message: raised while Redis is down,
+        the message would sit unacknowledged until this worker died."""
+        give_up_at = time.monotonic() + patience
+        while True:
+            try:
+                return run()
+            except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as exc:
+                if time.monotonic() > give_up_at:
+                    raise
+                redis_outage.failed(exc, "late-reply job (waiting for it)")
+                time.sleep(0.5)
 
     def _run_push(self, push_id: str) -> None:
         assert self.pushes is not None, "Jobs.bind() was not called in this worker"

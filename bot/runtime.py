@@ -57,7 +57,8 @@ def build_runtime(
     """Wire every dependency from `config`; tests pass real ones with test settings."""
     from intents import build_registry
 
-    url = redis_url or redis_url_for(config.redis_url, config.data_dir)
+    url = redis_url or redis_url_for(config.redis_url, config.data_dir, config.redis_sentinels,
+                                     config.redis_sentinel_master)
     client = redis_client or connect(url)
     clock = clock or SystemClock()
     services = Services(
@@ -70,7 +71,7 @@ def build_runtime(
         users=UserStore(client),
         unmatched=UnmatchedStore(client),
         prefs=PreferenceStore(client),
-        intents=IntentStore(client, config.intents_path),
+        intents=IntentStore(client, config.intents_path, config.data_dir),
         orders=build_order_service(config, client, clock),
     )
     services.wechat = wechat if wechat is not None else WeChatAPI(config, client)

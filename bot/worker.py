@@ -11,10 +11,12 @@ import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Callable
 
 import dramatiq
 
 from bot.platform.config import Config
+from bot.platform.logs import configure_logging
 from bot.platform.storage import redis_url_for
 from bot.runtime import build_runtime
 
@@ -23,13 +25,17 @@ log = logging.getLogger(__name__)
 CONSUMERS = 4
 
 
-def run_workers(processes: int = 2, threads: int = 8) -> int:
-    """Start `processes` worker processes and supervise them until SIGINT/SIGTERM."""
+def run_workers(processes: int = 2, threads: int = 8,
+                target: Callable[[int], None] | None = None) -> int:
+    """Start `processes` worker processes and supervise them until SIGINT/SIGTERM;
+    `target(threads)` is what each runs (default: `work`; a module-level function)."""
+    target = target or work
     config = Config.from_env()
     # Children must reach the same Redis: with no REDIS_URL this starts the embedded one here.
-    os.environ["REDIS_URL"] = redis_url_for(config.redis_url, config.data_dir)
+    os.environ["REDIS_URL"] = redis_url_for(config.redis_url, config.data_dir,
+                                            config.redis_sentinels, config.redis_sentinel_master)
     ctx = multiprocessing.get_context("spawn")
-    children = [ctx.Process(target=work, args=(threads,), daemon=False) for _ in range(processes)]
+    children = [ctx.Process(target=target, args=(threads,), daemon=False) for _ in range(processes)]
     for child in children:
         child.start()
     stop = threading.Event()
@@ -45,7 +51,7 @@ def run_workers(processes: int = 2, threads: int = 8) -> int:
             if not child.is_alive():
                 # A crashed worker's jobs come back through the broker; replace the process.
                 log.warning("worker %s exited (%s); restarting", child.pid, child.exitcode)
-                children[i] = ctx.Process(target=work, args=(threads,))
+                children[i] = ctx.Process(target=target, args=(threads,))
                 children[i].start()
     for child in children:
         child.terminate()
@@ -54,10 +60,11 @@ def run_workers(processes: int = 2, threads: int = 8) -> int:
     return 0
 
 
-def work(threads: int) -> None:
+def work(threads: int, extra_handlers: list | None = None) -> None:
     """One worker process: build the runtime and consume jobs until told to stop."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    rt = build_runtime(Config.from_env())
+    config = Config.from_env()
+    configure_logging(config)
+    rt = build_runtime(config, extra_handlers=extra_handlers)
     worker = dramatiq.Worker(rt.jobs.broker, worker_threads=threads)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

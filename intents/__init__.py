@@ -15,6 +15,7 @@ from intents import (
     handoff,
     hurry,
     logistics,
+    order_claims,
     order_focus,
     order_status,
     push_follow,
@@ -23,8 +24,8 @@ from intents import (
     push_settings,
 )
 
-MODULES = [basics, complaint, faq, greeting, handoff, hurry, logistics, order_focus,
-           order_status, push_follow, push_offer, push_receipts, push_settings]
+MODULES = [basics, complaint, faq, greeting, handoff, hurry, logistics, order_claims,
+           order_focus, order_status, push_follow, push_offer, push_receipts, push_settings]
 
 
 def all_handlers() -> list[Handler]:

@@ -1,8 +1,9 @@
 """Which order a message is about, for the order-status and logistics handlers.
 
 In this order:
-1. the answer to our own question: the phone's last four digits (an answer without any is
-   asked once more, never counted as a wrong guess), or a number from a list;
+1. the answer to our own question: the proof for claiming a phone-only order (the SMS code, or
+   the full phone number without SMS; an answer without any is asked once more, never counted
+   as a wrong guess), or a number from a list;
 2. a number in the message: order number, waybill number, or a phone number;
 3. a pick from the list shown last ("第二个呢", "另一个", "最后那个");
 4. what is in it ("保温杯做好了吗"): the customer's orders whose goods the message names
@@ -25,7 +26,8 @@ from dataclasses import dataclass
 from bot.conversation.context import MessageContext
 from bot.conversation.replies import Reply
 from bot.conversation.words import contains_any, load_words
-from bot.orders.access import OWN, THROTTLED, UNAVAILABLE, VERIFY, Access
+from bot.orders.access import EXPIRED, OWN, RETRY, THROTTLED, UNAVAILABLE, VERIFY, Access
+from bot.orders.claims import CODE_DIGITS, SMS
 from bot.orders.masking import mask_phone
 from bot.orders.model import ON_THE_WAY as ON_THE_WAY_STATUSES
 from bot.orders.model import Order, timestamp_of
@@ -38,8 +40,8 @@ from intents.talk import LAST, OTHER, ordinal, text_of, words_of
 LAST_ORDER = "order_id"          # the order talked about last
 EXPECT = "order_expect"          # what our pending question was
 CHOICES = "order_choices"        # order ids of the list we showed
-VERIFYING = "order_verify"       # the phone-only order whose phone digits we asked for
-ASKED_AGAIN = "order_verify_again"  # the digits question was repeated once already
+VERIFYING = "order_verify"       # the phone-only order whose proof we asked for
+ASKED_AGAIN = "order_verify_again"  # the proof question was repeated once already
 LAST_LIST = "order_list"         # order ids of the list shown last (kept after the pick)
 LIST_ASKS = "order_list_asks"    # what the message that brought up that list asked
 NUMBER, CHOICE, DIGITS = "number", "choice", "digits"
@@ -73,21 +75,24 @@ def resolve(ctx: MessageContext, want: Want) -> Order | Reply:
     state.forget(EXPECT, CHOICES, VERIFYING, ASKED_AGAIN)
     access = ctx.services.orders.access
 
-    if expecting == DIGITS and verifying and not (entities.order_numbers
-                                                   or entities.tracking_numbers):
-        digits, any_digits = _last_four(_text(ctx))
-        # Only an attempt at the digits is checked (and counted when wrong): "我找一下" is
-        # asked once more, and a new request for orders is answered as one.
-        if digits is not None or (any_digits and asked_again):
-            found = access.verify(ctx.openid, verifying, digits)
-            if found.kind == OWN:
-                ctx.notes["order_verified"] = True
-            return _outcome(ctx, want, found, verifying)
-        if not asked_again and (any_digits or not _asks_afresh(ctx, want)):
-            state.expect(want.handler, **{EXPECT: DIGITS, VERIFYING: verifying,
-                                          ASKED_AGAIN: True})
-            return ctx.reply("order_verify_again")
-        # No digits again, or "查订单" anew: drop the question and carry on below.
+    if expecting == DIGITS and verifying:
+        sms = access.proof == SMS
+        proof, any_digits = (_code if sms else _full_phone)(_text(ctx))
+        # A six-digit code looks like an order number to the entity scan: a lone one is the
+        # code. Without SMS, a new order or waybill number is a new question.
+        if proof is not None or not (entities.order_numbers or entities.tracking_numbers):
+            # Only an attempt at the proof is checked (and counted when wrong): "我找一下" is
+            # asked once more, and a new request for orders is answered as one.
+            if proof is not None or (any_digits and asked_again):
+                found = access.verify(ctx.openid, verifying, proof)
+                if found.kind == OWN:
+                    ctx.notes["order_verified"] = True
+                return _outcome(ctx, want, found, verifying)
+            if not asked_again and (any_digits or not _asks_afresh(ctx, want)):
+                state.expect(want.handler, **{EXPECT: DIGITS, VERIFYING: verifying,
+                                              ASKED_AGAIN: True})
+                return ctx.reply("order_claim_code_again" if sms else "order_verify_again")
+            # No proof again, or "查订单" anew: drop the question and carry on below.
     if entities.order_numbers:
         number = entities.order_numbers[0]
         return _outcome(ctx, want, access.by_number(ctx.openid, number), number)
@@ -228,8 +233,18 @@ def _outcome(ctx: MessageContext, want: Want, found: Access, number: str) -> Ord
     if found.kind == OWN and found.order is not None:
         return _found(ctx, found.order)
     if found.kind == VERIFY and found.order is not None:
+        access = ctx.services.orders.access
+        if not access.start_claim(ctx.openid, found.order):
+            return ctx.reply("order_claim_code_wait")
         ctx.state.expect(want.handler, **{EXPECT: DIGITS, VERIFYING: found.order.order_id})
+        if access.proof == SMS:
+            return ctx.reply("order_claim_code_sent", phone=mask_phone(found.order.phone))
         return ctx.reply("order_verify_ask")
+    if found.kind == RETRY:
+        ctx.state.expect(want.handler, **{EXPECT: DIGITS, VERIFYING: number, ASKED_AGAIN: True})
+        return ctx.reply("order_claim_code_wrong")
+    if found.kind == EXPIRED:
+        return ctx.reply("order_claim_code_expired", number=number)
     if found.kind == THROTTLED:
         return _throttled(ctx)
     if found.kind == UNAVAILABLE:
@@ -255,21 +270,32 @@ def _throttled(ctx: MessageContext) -> Reply:
     return ctx.reply("order_too_many_tries", minutes=minutes)
 
 
-def _last_four(text: str) -> tuple[str | None, bool]:
-    """The four digits an answer to the digits question gives (None when it gives no clear
-    four), and whether it has any digits at all."""
+def _full_phone(text: str) -> tuple[str | None, bool]:
+    """The phone number an answer gives (None when it gives no clear one: 7-15 digits, spaces
+    and dashes allowed between them), and whether it has any digits at all."""
     runs = _DIGIT_RUN.findall(_ascii_digits(text))
     if not runs:
         return None, False
     phones = [m.group(1) for run in runs if (m := _MOBILE.fullmatch(run))]
     if len(phones) == 1:
-        return phones[0][-4:], True      # the whole phone number
-    fours = [run for run in runs if len(run) == 4]
-    if len(fours) == 1:
-        return fours[0], True            # "后四位是 5678"
-    if len("".join(runs)) == 4:
-        return "".join(runs), True       # "56 78"
+        return phones[0], True
+    joined = "".join(runs)            # "138 0000 5678", "021-1234 5678"
+    if _MOBILE.fullmatch(joined):
+        return _MOBILE.fullmatch(joined).group(1), True
+    if 7 <= len(joined) <= 15:
+        return joined, True
     return None, True
+
+
+def _code(text: str) -> tuple[str | None, bool]:
+    """The one-time code an answer gives (exactly one run of six digits)."""
+    runs = _DIGIT_RUN.findall(_ascii_digits(text))
+    codes = [run for run in runs if len(run) == CODE_DIGITS]
+    if len(runs) == 1 and len(codes) == 1:
+        return codes[0], True
+    if len("".join(runs)) == CODE_DIGITS:
+        return "".join(runs), True    # "482 913"
+    return None, bool(runs)
 
 
 def _ascii_digits(text: str) -> str:

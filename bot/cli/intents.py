@@ -34,15 +34,17 @@ def cli_config(env: Mapping[str, str] | None = None) -> Config:
     (which rightly insists on WeChat credentials the CLI never uses)."""
     env = os.environ if env is None else env
     values = {name: env[name.upper()]
-              for name in ("redis_url", "bot_data_dir", "intents_dir") if env.get(name.upper())}
+              for name in ("redis_url", "bot_data_dir", "intents_dir", "redis_sentinels",
+                           "redis_sentinel_master") if env.get(name.upper())}
     return Config(**values)
 
 
 def open_store(config: Config | None = None) -> IntentStore:
     """An IntentStore on the configured Redis; Redis is not written to here."""
     config = config or cli_config()
-    client = connect(redis_url_for(config.redis_url, config.data_dir))
-    return IntentStore(client, config.intents_path)
+    client = connect(redis_url_for(config.redis_url, config.data_dir, config.redis_sentinels,
+                                   config.redis_sentinel_master))
+    return IntentStore(client, config.intents_path, config.data_dir)
 
 
 def run(args: argparse.Namespace) -> int:

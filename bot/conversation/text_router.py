@@ -2,7 +2,9 @@
 
 Order, first hit wins:
 0. the answer to a pending question whose handler recognises its answers (a yes or no);
-1. a whole-message command: cancel ("算了") or a language switch ("English");
+1. a whole-message command: cancel ("算了"), a language switch ("English"), or a handler's
+   own command from dialogue.yaml's `commands` ("关联记录", or "解绑 123456": the command and
+   one number);
 2. the answer to a clarification we asked ("您是想问:1… 2…" → "2");
 3. the answer to a handler's pending question when the message carries one (a number, a
    choice from a list);
@@ -27,9 +29,10 @@ import logging
 import re
 
 from bot.conversation.context import MessageContext
-from bot.conversation.handlers import Handler
+from bot.conversation.handlers import Handler, HandlerRegistry
 from bot.conversation.replies import Reply
 from bot.conversation.words import load_words
+from bot.platform.metrics import MATCHES
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +47,27 @@ LOGISTICS = "logistics"
 _ANSWER_DIGITS = re.compile(r"\d{4,}")
 
 
+_COMMAND_ARGUMENT = re.compile(r"(.+?) ?[a-z0-9]{4,64}")
+
+
+def _command(handlers: HandlerRegistry, command: str, commands: dict) -> Handler | None:
+    """The handler a whole-message command names: the words alone, or followed by a number.
+    Commands stay out of the matcher so they cannot pull other questions towards them."""
+    if not commands:
+        return None
+    with_argument = _COMMAND_ARGUMENT.fullmatch(command)
+    for name, phrases in commands.items():
+        if command in phrases or (with_argument and with_argument.group(1) in phrases):
+            return handlers.get(name)
+    return None
+
+
 def route(ctx: MessageContext) -> Reply | None:
     services = ctx.services
     words = load_words(services.config.intents_path)
     matcher = services.intents.matcher()
     match = matcher.match(ctx.text)
+    MATCHES.labels(match.outcome).inc()
     ctx.match = match
     state = ctx.state
     command = match.normalised.strip()
@@ -72,6 +91,10 @@ def route(ctx: MessageContext) -> Reply | None:
                                   lang_at=int(services.clock.now()))
             ctx.lang = lang
             return ctx.reply("language_set")
+    handler = _command(services.handlers, command, words.get("commands", {}))
+    if handler is not None:
+        state.resolve()
+        return handler.handle(ctx)
 
     if state.pending == CLARIFY:
         options = state.data.get("clarify_options") or []

@@ -17,7 +17,7 @@ from bot.orders.service import OrderService
 # The customer `python -m bot chat` speaks as, who owns the demo orders.
 DEMO_OPENID = "oDemoCustomer0001"
 
-# The phone-only order: ask "查订单 202611180006" as anyone, then answer "5678".
+# The phone-only order: ask "查订单 202611180006" as anyone, then answer its phone 13800005678.
 PHONE_ONLY_ORDER = "202611180006"
 PHONE_ONLY_PHONE = "13800005678"
 

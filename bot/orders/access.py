@@ -3,18 +3,21 @@
 - an order whose openid is the customer's: shown;
 - an order with another openid, or none we know of: "not found", exactly as an unknown number,
   and counted as a miss;
-- an order known only by its phone: the customer is asked once for that phone's last four
-  digits; the right answer binds the order to them, a wrong one hides it like an unknown order.
+- an order known only by its phone: the customer proves they hold that phone (a one-time code by
+  SMS when SMS is configured, else the full phone number; see bot.orders.claims); the right
+  answer binds the order to them and is logged, a wrong one hides it like an unknown order.
   Being asked counts as a miss too: the question itself tells that such an order exists;
 - after too many misses, lookups by number are refused for a while.
 """
 
 from __future__ import annotations
 
-import hmac
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.orders.claims import PHONE, SMS, ClaimCodes, ClaimLog, SendRefused, same
 from bot.orders.guard import MissGuard
 from bot.orders.model import Order
 from bot.orders.shop_api import OrderAPIUnavailable
@@ -33,11 +36,15 @@ class OrderSource(Protocol):
 
     def bind(self, order: Order, openid: str) -> bool: ...
 
+    def unbind(self, order_id: str, openid: str) -> bool: ...
+
 OWN = "own"                  # theirs: show it
-VERIFY = "verify"            # phone-only: ask for the phone's last four digits
+VERIFY = "verify"            # phone-only: ask for proof of holding the phone
 HIDDEN = "hidden"            # unknown, someone else's, or a failed phone check: "not found"
 THROTTLED = "throttled"      # too many misses lately
 UNAVAILABLE = "unavailable"  # only the shop's API could tell, and it cannot now
+RETRY = "retry"              # a wrong code with tries left
+EXPIRED = "expired"          # no live code: ask for the order number again for a new one
 
 
 @dataclass(frozen=True)
@@ -48,9 +55,28 @@ class Access:
 
 
 class OrderAccess:
-    def __init__(self, orders: OrderSource, guard: MissGuard) -> None:
+    def __init__(self, orders: OrderSource, guard: MissGuard, claims: ClaimLog,
+                 codes: ClaimCodes | None = None, now: Callable[[], float] = time.time) -> None:
         self.orders = orders
         self.guard = guard
+        self.claims = claims
+        self.codes = codes
+        self.now = now
+
+    @property
+    def proof(self) -> str:
+        """What a claim needs: SMS (a code sent to the order's phone) or PHONE (the full one)."""
+        return SMS if self.codes is not None else PHONE
+
+    def start_claim(self, openid: str, order: Order) -> bool:
+        """Send the claim code when claims go by SMS; False when none could be sent now."""
+        if self.codes is None:
+            return True
+        try:
+            self.codes.send(openid, order.order_id, order.phone)
+        except SendRefused:
+            return False
+        return True
 
     def by_number(self, openid: str, order_id: str) -> Access:
         if self.guard.throttled(openid):
@@ -76,22 +102,41 @@ class OrderAccess:
             return Access(HIDDEN)
         return Access(OWN, mine[0], mine)
 
-    def verify(self, openid: str, order_id: str, digits: str | None) -> Access:
-        """The answer to "last four digits of the phone" for a phone-only order; `digits`
-        None is an answer that gave none (it fails the check like wrong digits)."""
+    def verify(self, openid: str, order_id: str, proof: str | None) -> Access:
+        """The answer to the claim question for a phone-only order: the SMS code, or the full
+        phone number. `proof` None is an answer that gave none (it fails like a wrong one)."""
         if self.guard.throttled(openid):
             return Access(THROTTLED)
         order = self.orders.get(order_id)
         if order is not None and order.openid == openid:
             return Access(OWN, order)
-        if (order is None or order.openid or len(order.phone) < 4 or not digits
-                or not _same(order.phone[-4:], digits)):
+        if order is None or order.openid or len(order.phone) < 4 or not proof:
+            self.guard.block(openid, order_id)
+            return Access(HIDDEN)
+        if self.codes is not None:
+            checked = self.codes.check(openid, order_id, proof)
+            if checked == 0:
+                return Access(RETRY, order)
+            if checked == -1:
+                return Access(EXPIRED, order)
+            if checked != 1:
+                self.guard.block(openid, order_id)
+                return Access(HIDDEN)
+        elif not same(order.phone, proof):
             self.guard.block(openid, order_id)
             return Access(HIDDEN)
         if not self.orders.bind(order, openid):
             self.guard.miss(openid)
             return Access(HIDDEN)
+        self.claims.record(openid, order_id, self.proof, self.now())
         return Access(OWN, self.orders.get(order_id))
+
+    def revoke(self, openid: str, order_id: str) -> bool:
+        """Undo the customer's own claim of `order_id` (only a claim: a shop-given order stays)."""
+        if not any(c.order_id == order_id for c in self.claims.claims(openid)):
+            return False
+        self.orders.unbind(order_id, openid)
+        return self.claims.forget(openid, order_id)
 
     def own(self, openid: str, order_id: str) -> Order | None:
         """An order already shown to this customer (remembered, or from a list): still theirs?"""
@@ -109,8 +154,3 @@ class OrderAccess:
             return Access(VERIFY, order)
         self.guard.miss(openid)
         return Access(HIDDEN)
-
-
-def _same(expected: str, given: str) -> bool:
-    """Constant-time equality; compare_digest refuses non-ASCII str, so compare bytes."""
-    return hmac.compare_digest(expected.encode(), given.encode())

@@ -12,6 +12,7 @@ from typing import Any
 import redis
 
 from bot.orders.access import OrderAccess
+from bot.orders.claims import ClaimCodes, ClaimLog, CodeSender
 from bot.orders.guard import MissGuard
 from bot.orders.links import TrackingLinks
 from bot.orders.model import ON_THE_WAY, Order, timestamp_of
@@ -35,13 +36,18 @@ class OrderService:
     """Applies order events and finds orders; `access` decides who may see which."""
 
     def __init__(self, store: OrderStore, clock: Clock, tz: str, links: TrackingLinks,
-                 api: OrderAPI | None = None, guard: MissGuard | None = None) -> None:
+                 api: OrderAPI | None = None, guard: MissGuard | None = None,
+                 codes: ClaimCodes | None = None, replicas: int = 0,
+                 wait_ms: int = 500) -> None:
+        self.replicas = replicas
+        self.wait_ms = wait_ms
         self.store = store
         self.clock = clock
         self.tz = tz
         self.links = links
         self.api = api
-        self.access = OrderAccess(self, guard or MissGuard(store.redis))
+        self.access = OrderAccess(self, guard or MissGuard(store.redis),
+                                  ClaimLog(store.redis), codes, clock.now)
         self.stats = DailyStats(store.redis, tz)
 
     # Events in ------------------------------------------------------------------------------
@@ -52,7 +58,8 @@ class OrderService:
 
     def apply_event(self, event: OrderEvent) -> ApplyResult:
         result = self.store.apply(event.order, event_id=event.event_id,
-                                  occurred_at=event.occurred_at, applied_at=self.clock.now())
+                                  occurred_at=event.occurred_at, applied_at=self.clock.now(),
+                                  replicas=self.replicas, wait_ms=self.wait_ms)
         # Orders on their way, per day: the console's "where is my order" rate divides by it.
         was, now = result.old_status in ON_THE_WAY, result.status in ON_THE_WAY
         if was != now and result.outcome != DUPLICATE:
@@ -107,6 +114,10 @@ class OrderService:
         """Give a phone-only order to the customer who proved they know its phone."""
         return self.store.bind(order.order_id, openid, order.phone, self.clock.now())
 
+    def unbind(self, order_id: str, openid: str) -> bool:
+        """Undo a claim: the order is phone-only again (a shop event may still give it)."""
+        return self.store.unbind(order_id, openid)
+
     def link(self, order_id: str, openid: str, lang: str) -> str:
         return self.links.url(order_id, openid, lang)
 
@@ -116,10 +127,15 @@ class OrderService:
         return self.clock.now() - timestamp_of(order.updated_at) > API_REFRESH
 
 
-def build_order_service(config: Config, client: redis.Redis, clock: Clock) -> OrderService:
-    """The service as the runtime wires it (touches no Redis until used)."""
+def build_order_service(config: Config, client: redis.Redis, clock: Clock,
+                        sms: CodeSender | None = None) -> OrderService:
+    """The service as the runtime wires it (touches no Redis until used). With an SMS sender,
+    claims of phone-only orders go by one-time code; without, by the full phone number."""
     api = None
     if config.order_api_url:
-        api = OrderAPI(config.order_api_url, config.order_api_timeout, config.timezone)
+        api = OrderAPI(config.order_api_url, config.order_api_timeout, config.timezone,
+                       config.order_api_token)
     links = TrackingLinks(config.secret_key, clock, config.public_base_url)
-    return OrderService(OrderStore(client), clock, config.timezone, links, api, MissGuard(client))
+    codes = ClaimCodes(client, sms) if sms is not None else None
+    return OrderService(OrderStore(client), clock, config.timezone, links, api, MissGuard(client),
+                        codes, config.wait_replicas, config.redis_wait_ms)

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import requests
 
 from bot.orders.model import Order
-from bot.orders.validation import InvalidOrder, parse_order
+from bot.orders.validation import InvalidOrder, loads, parse_order
 
 log = logging.getLogger(__name__)
 
@@ -19,10 +19,16 @@ class OrderAPIUnavailable(RuntimeError):
 
 
 class OrderAPI:
-    """A thin client: 200 → the order, 404 → None, anything else → OrderAPIUnavailable."""
+    """A thin client: 200 → the order, 404 → None, anything else → OrderAPIUnavailable.
 
-    def __init__(self, base_url: str, timeout: float, tz: str) -> None:
+    Sends `token` as a bearer header and follows no redirect: a 3xx could carry the token to
+    another host, and an order from anywhere but the shop's API is no answer."""
+
+    def __init__(self, base_url: str, timeout: float, tz: str, token: str = "") -> None:
         self.base_url = base_url.rstrip("/")
+        self.headers = {"Accept": "application/json"}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
         self.timeout = timeout
         self.tz = tz
         self._local = threading.local()   # one keep-alive session per thread
@@ -36,8 +42,8 @@ class OrderAPI:
     def fetch(self, order_id: str) -> Order | None:
         url = f"{self.base_url}/{quote(order_id, safe='')}"
         try:
-            resp = self._session().get(url, timeout=self.timeout,
-                                       headers={"Accept": "application/json"})
+            resp = self._session().get(url, timeout=self.timeout, headers=self.headers,
+                                       allow_redirects=False)
         except requests.RequestException as exc:
             log.warning("order API unreachable for %s: %s", order_id, type(exc).__name__)
             raise OrderAPIUnavailable(str(exc)) from exc
@@ -47,10 +53,10 @@ class OrderAPI:
             log.warning("order API answered %s for %s", resp.status_code, order_id)
             raise OrderAPIUnavailable(f"HTTP {resp.status_code}")
         try:
-            body = resp.json()
+            body = loads(resp.content)
             order = parse_order(body.get("order", body) if isinstance(body, dict) else body,
                                 self.tz)
-        except (ValueError, InvalidOrder) as exc:
+        except (ValueError, RecursionError, InvalidOrder) as exc:
             log.warning("order API answer for %s unreadable: %s", order_id, exc)
             raise OrderAPIUnavailable(str(exc)) from exc
         if order.order_id != order_id:

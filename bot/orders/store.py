@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import redis
 
 from bot.orders.model import LIFECYCLE_RANK, Order, iso_from_timestamp, timestamp_of
+from bot.platform.outage import OutageLog
 
 PREFIX = "orders:"
 STREAM = PREFIX + "changes"
@@ -215,6 +216,17 @@ redis.call('ZADD', ARGV[1] .. 'openid:' .. ARGV[2], 'GT', ARGV[5], ARGV[6])
 return 1
 """
 
+# KEYS[1] order hash; ARGV: prefix, openid, order id. Undoes a claim: only an order bound by a
+# claim (bound_at set) to this openid goes back to phone-only.
+_UNBIND = """
+local cur = redis.call('HMGET', KEYS[1], 'openid', 'bound_at')
+if cur[1] ~= ARGV[2] or not cur[2] or cur[2] == '' then return 0 end
+redis.call('HSET', KEYS[1], 'openid', '')
+redis.call('HDEL', KEYS[1], 'bound_at')
+redis.call('ZREM', ARGV[1] .. 'openid:' .. ARGV[2], ARGV[3])
+return 1
+"""
+
 # KEYS[1] order hash; ARGV: prefix, order id. Removes the record and its index entries.
 _DELETE = """
 local cur = redis.call('HMGET', KEYS[1], 'openid', 'phone', 'tracking_no')
@@ -226,6 +238,14 @@ if cur[3] and cur[3] ~= ''
 end
 return redis.call('DEL', KEYS[1])
 """
+
+
+_SOLO = OutageLog("Redis replica")
+
+
+class NotReplicated(redis.RedisError):
+    """Stored on the master but not yet on a replica: a failover now could lose it, so the
+    event is not acknowledged (the shop retries; the retry is a duplicate, applied once)."""
 
 
 @dataclass(frozen=True)
@@ -252,11 +272,13 @@ class OrderStore:
         self._apply = client.register_script(_APPLY)
         self._bind = client.register_script(_BIND)
         self._delete = client.register_script(_DELETE)
+        self._unbind = client.register_script(_UNBIND)
 
     def apply(self, order: Order, *, event_id: str, occurred_at: str, applied_at: float,
-              source: str = "event") -> ApplyResult:
+              source: str = "event", replicas: int = 0, wait_ms: int = 500) -> ApplyResult:
         """Apply one event's snapshot of `order` (tracking points in stored form, sorted).
-        `occurred_at` "" (an API answer) loses to any event the shop sent."""
+        `occurred_at` "" (an API answer) loses to any event the shop sent. With `replicas`,
+        raises NotReplicated unless that many replicas have the write within `wait_ms`."""
         applied_iso = iso_from_timestamp(applied_at)
         when = timestamp_of(occurred_at) if occurred_at else applied_at
         items = json.dumps(
@@ -273,8 +295,26 @@ class OrderStore:
                 order.amount, items, order.ship_by, order.pickup_code, order.pickup_place,
                 order.pickup_until, order.pickup_collected_at, tracking]
         keys = [order_key(order.order_id), f"{PREFIX}event:{event_id}", STREAM]
-        outcome, old_status, status = self._apply(keys=keys, args=args)
+        if not replicas:
+            outcome, old_status, status = self._apply(keys=keys, args=args)
+            return ApplyResult(outcome, old_status, status)
+        # WAIT counts the writes of its own connection: one pipeline, one connection.
+        pipe = self.redis.pipeline(transaction=False)
+        self._apply(keys=keys, args=args, client=pipe)
+        pipe.wait(replicas, wait_ms)
+        (outcome, old_status, status), acked = pipe.execute()
+        if int(acked) < replicas and self._connected_replicas() >= replicas:
+            raise NotReplicated(f"{acked} of {replicas} replica(s) acknowledged in {wait_ms} ms")
+        if int(acked) < replicas:
+            # No replica to wait for (after a failover the only one became the master):
+            # refusing every event until one is back would stop the shop's updates instead.
+            _SOLO.failed(NotReplicated(f"{acked} of {replicas} replica(s) connected; order "
+                                       "events are acknowledged from the master alone"))
         return ApplyResult(outcome, old_status, status)
+
+    def _connected_replicas(self) -> int:
+        role = self.redis.execute_command("ROLE")
+        return len(role[2]) if role and role[0] in ("master", b"master") else 0
 
     def get(self, order_id: str) -> Order | None:
         return Order.from_hash(order_id, self.redis.hgetall(order_key(order_id)))
@@ -304,6 +344,10 @@ class OrderStore:
             args=[PREFIX, openid, phone, iso_from_timestamp(at), str(int(at * 1000)), order_id],
         )
         return bool(done)
+
+    def unbind(self, order_id: str, openid: str) -> bool:
+        """Undo a claim of `order_id` by `openid` (an order the shop gave them stays theirs)."""
+        return bool(self._unbind(keys=[order_key(order_id)], args=[PREFIX, openid, order_id]))
 
     def delete(self, order_id: str) -> bool:
         """Remove an order and its index entries. The shop never deletes orders; the demo does,

@@ -6,6 +6,7 @@ and the first problem is reported by its path ("order.items[1].category").
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +41,13 @@ _PHONE = re.compile(r"[0-9]{7,15}")
 MAX_AHEAD = 86_400
 
 
+def loads(body: bytes | str) -> Any:
+    """Parse an order body (webhook or shop API); numbers with a fraction become Decimal, read
+    from their text. Raises ValueError for invalid JSON and RecursionError for nesting deeper
+    than Python's stack (callers refuse both)."""
+    return json.loads(body, parse_float=Decimal)
+
+
 class InvalidOrder(ValueError):
     """A field that is missing, of the wrong type or out of range; `field` is its path."""
 
@@ -61,9 +69,9 @@ def parse_event(payload: Any, tz: str, now: float) -> OrderEvent:
     `occurred_at` may be at most MAX_AHEAD seconds after `now` (the bot's clock)."""
     if not isinstance(payload, dict):
         raise InvalidOrder("body", "must be a JSON object")
-    event_id = _text(payload, "event_id", "event_id", required=True)
+    event_id = _identifier(payload.get("event_id"), "event_id")
     if not _ID.fullmatch(event_id):
-        raise InvalidOrder("event_id", "1-128 letters, digits or _.:-")
+        raise InvalidOrder("event_id", "a string or integer of 1-128 letters, digits or _.:-")
     occurred_at = _time(payload.get("occurred_at"), "occurred_at", tz, required=True)
     if timestamp_of(occurred_at) > now + MAX_AHEAD:
         raise InvalidOrder("occurred_at", "more than a day ahead of the bot's clock")
@@ -74,23 +82,24 @@ def parse_order(value: Any, tz: str, path: str = "order") -> Order:
     """Validate one order object (a webhook's `order`, or the shop API's answer)."""
     if not isinstance(value, dict):
         raise InvalidOrder(path, "must be an object")
-    order_id = value.get("order_id")
-    if isinstance(order_id, int) and not isinstance(order_id, bool):
-        order_id = str(order_id)
-    if not isinstance(order_id, str) or not _ORDER_ID.fullmatch(order_id):
-        raise InvalidOrder(f"{path}.order_id", "1-64 letters, digits, _ or -")
+    order_id = _identifier(value.get("order_id"), f"{path}.order_id")
+    if not _ORDER_ID.fullmatch(order_id):
+        raise InvalidOrder(f"{path}.order_id",
+                           "a string or integer of 1-64 letters, digits, _ or -")
     status = _text(value, "status", f"{path}.status", required=True)
     if status not in STATUSES:
         raise InvalidOrder(f"{path}.status", "one of " + ", ".join(STATUSES))
-    openid = _text(value, "openid", f"{path}.openid")
+    openid = _identifier(value.get("openid"), f"{path}.openid", required=False)
     if not _OPENID.fullmatch(openid):
         raise InvalidOrder(f"{path}.openid", "letters, digits, _ or -, at most 64")
     carrier = _text(value, "carrier", f"{path}.carrier").upper()
     if not _CARRIER.fullmatch(carrier):
         raise InvalidOrder(f"{path}.carrier", "a carrier code such as SF, ZTO, JD")
-    tracking_no = _text(value, "tracking_no", f"{path}.tracking_no").upper()
+    tracking_no = _identifier(value.get("tracking_no"), f"{path}.tracking_no",
+                              required=False).upper()
     if not _TRACKING_NO.fullmatch(tracking_no):
-        raise InvalidOrder(f"{path}.tracking_no", "letters and digits, at most 40")
+        raise InvalidOrder(f"{path}.tracking_no",
+                           "a string or integer of letters and digits, at most 40")
     exception = value.get("exception")
     reason, new_eta = "", ""
     if exception is not None:
@@ -124,6 +133,32 @@ def parse_order(value: Any, tz: str, path: str = "order") -> Order:
     )
 
 
+def _identifier(value: Any, path: str, required: bool = True) -> str:
+    """Identifiers (event_id, order_id, openid, tracking_no, phone) are strings, or JSON
+    integers read as their digits: shops' systems send either. Fractions and exponents are
+    refused (1.0 and 1e3 name no order)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise InvalidOrder(path, "a string or a non-negative integer")
+        return str(value)
+    if value is None or value == "":
+        if required:
+            raise InvalidOrder(path, "is required")
+        return ""
+    if not isinstance(value, str):
+        raise InvalidOrder(path, "must be a string or an integer")
+    return _checked_text(value.strip(), path)
+
+
+def _checked_text(value: str, path: str) -> str:
+    # JSON may carry lone surrogates ("\ud800"): no UTF-8 can store them, so Redis would fail.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidOrder(path, "not valid Unicode (a lone surrogate)") from None
+    return value
+
+
 def _text(obj: dict, key: str, path: str, required: bool = False, limit: int = 128) -> str:
     value = obj.get(key)
     if value is None or value == "":
@@ -132,7 +167,7 @@ def _text(obj: dict, key: str, path: str, required: bool = False, limit: int = 1
         return ""
     if not isinstance(value, str):
         raise InvalidOrder(path, "must be a string")
-    value = value.strip()
+    value = _checked_text(value.strip(), path)
     if len(value) > limit:
         raise InvalidOrder(path, f"at most {limit} characters")
     if required and not value:
@@ -159,10 +194,9 @@ def _time(value: Any, path: str, tz: str, required: bool = False) -> str:
 
 
 def _phone(value: Any, path: str) -> str:
-    if value is None or value == "":
+    value = _identifier(value, path, required=False)
+    if not value:
         return ""
-    if not isinstance(value, str):
-        raise InvalidOrder(path, "must be a string")
     digits = _PHONE_NOISE.sub("", value)
     digits = digits.removeprefix("+86")
     if not _PHONE.fullmatch(digits):
@@ -170,17 +204,25 @@ def _phone(value: Any, path: str) -> str:
     return digits
 
 
+AMOUNT_RULE = 'a decimal string such as "199.00" or a JSON number, at most two decimals'
+
+
 def _amount(value: Any, path: str) -> str:
+    """Amounts are yuan as a decimal string or a JSON number, with at most two decimals. A JSON
+    number is read from its text (the webhook parses with Decimal), never through a binary
+    float, so 0.1 stays 0.10."""
     if value is None or value == "":
         return ""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise InvalidOrder(path, 'must be a decimal string such as "199.00"')
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise InvalidOrder(path, AMOUNT_RULE)
     try:
-        amount = Decimal(str(value))
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except InvalidOperation:
-        raise InvalidOrder(path, 'must be a decimal string such as "199.00"') from None
+        raise InvalidOrder(path, AMOUNT_RULE) from None
     if not amount.is_finite() or amount < 0 or amount > Decimal("100000000"):
-        raise InvalidOrder(path, "out of range")
+        raise InvalidOrder(path, "out of range (0 to 100000000)")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidOrder(path, AMOUNT_RULE)
     return f"{amount:.2f}"
 
 

@@ -15,7 +15,10 @@ import redis
 from flask import Blueprint, Response, request
 
 from bot.conversation.services import current_services
-from bot.orders.validation import InvalidOrder
+from bot.orders.validation import InvalidOrder, loads
+from bot.platform.bodies import read_body
+from bot.platform.metrics import WEBHOOK_EVENTS
+from bot.platform.outage import redis_outage
 
 log = logging.getLogger(__name__)
 
@@ -45,19 +48,27 @@ def order_event() -> Response:
     if not secret:
         # Not 4xx: the shop keeps the event and retries once the secret is configured.
         return _json(503, error="ORDER_WEBHOOK_SECRET is not set")
-    body = request.get_data(cache=False)
+    body = read_body(request, svc.config.max_body_bytes)
     if not signature_ok(secret, body, request.headers.get(SIGNATURE_HEADER, "")):
+        WEBHOOK_EVENTS.labels("bad_signature").inc()
         return _json(401, error="bad signature")
     try:
-        payload = json.loads(body)
+        payload = loads(body)
+    except RecursionError:
+        WEBHOOK_EVENTS.labels("invalid").inc()
+        return _json(400, error="JSON nested too deep", field="body")
     except ValueError:
+        WEBHOOK_EVENTS.labels("invalid").inc()
         return _json(400, error="invalid JSON", field="body")
     try:
         result = svc.orders.apply_payload(payload)
     except InvalidOrder as exc:
+        WEBHOOK_EVENTS.labels("invalid").inc()
         return _json(400, error="invalid field", field=exc.field, detail=exc.problem)
     except redis.RedisError as exc:
-        log.warning("order event not stored (Redis: %s); the shop will retry",
-                    type(exc).__name__)
+        # One line per interval for the whole outage (the shop retries every event).
+        redis_outage.failed(exc, "order webhook (events refused with 503, the shop retries)")
+        WEBHOOK_EVENTS.labels("store_down").inc()
         return _json(503, error="store unavailable, retry later")
+    WEBHOOK_EVENTS.labels(result.outcome).inc()
     return _json(200, result=result.outcome, status=result.status)

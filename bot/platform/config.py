@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -9,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
 WECHAT_API_BASE_URL = "https://api.weixin.qq.com/cgi-bin/"
 # Resolved once: handlers read the data folders on every message.
@@ -41,10 +43,17 @@ class Config:
     wechat_aes_key_previous: str = ""
     wechat_api_base_url: str = WECHAT_API_BASE_URL
     redis_url: str = ""
+    redis_sentinels: str = ""         # host:port,host:port: use Sentinel (REDIS_URL's db kept)
+    redis_sentinel_master: str = "mymaster"
+    # Replicas an order event must reach before the webhook says 200 (WAIT); -1: 1 with
+    # Sentinel, else 0.
+    redis_wait_replicas: int = -1
+    redis_wait_ms: int = 500
     bot_data_dir: str = "data"
     order_webhook_secret: str = ""
     order_api_url: str = ""
     order_api_timeout: float = 1.5
+    order_api_token: str = ""
     public_base_url: str = "http://127.0.0.1:8000"
     secret_key: str = ""
     bot_demo: bool = False
@@ -59,6 +68,8 @@ class Config:
     service_hours: str = "09:00-21:00"
     timezone: str = "Asia/Shanghai"
     default_lang: str = "zh-CN"
+    log_format: str = "text"          # text, or json: one JSON object a line
+    metrics_token: str = ""           # set: GET /metrics with "Authorization: Bearer <token>"
     # How long an explicit "English"/"中文" outweighs the language a message is written in.
     lang_choice_hold: int = 1800
     replies_dir: str = ""
@@ -112,6 +123,7 @@ class Config:
             raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
         config = cls(**values)  # type: ignore[arg-type]
         if config.bot_demo:
+            config._refuse_production_settings()
             config = config._with_demo_defaults()
         config._validate()
         return config
@@ -121,6 +133,23 @@ class Config:
         return replace(self, **{
             name: getattr(self, name) or value for name, value in DEMO_DEFAULTS.items()
         })
+
+    def _refuse_production_settings(self) -> None:
+        # The demo's secrets are public: they must never sign a real account's replies, links
+        # or webhooks, nor write into a production Redis.
+        real = [name.upper() for name in ("wechat_token", "wechat_appid", "wechat_secret",
+                                          "wechat_aes_key", "wechat_aes_key_previous")
+                if getattr(self, name) and getattr(self, name) != DEMO_DEFAULTS.get(name)]
+        if real:
+            raise ConfigError("BOT_DEMO=1 refuses real WeChat credentials (" + ", ".join(real)
+                              + " set): unset BOT_DEMO for a real account")
+        sentinel_hosts = [h for h in self.redis_sentinels.split(",") if h.strip()]
+        if any(not is_loopback_url(f"redis://{h.strip()}") for h in sentinel_hosts):
+            raise ConfigError("BOT_DEMO=1 refuses REDIS_SENTINELS off this machine: "
+                              "unset BOT_DEMO for a real deployment")
+        if self.redis_url and not is_loopback_url(self.redis_url):
+            raise ConfigError("BOT_DEMO=1 refuses a REDIS_URL that is not on this machine: "
+                              "unset BOT_DEMO for a real deployment")
 
     def _validate(self) -> None:
         missing = [
@@ -140,6 +169,14 @@ class Config:
         if not self.secret_key:
             # Signed tracking links must survive restarts and agree across workers.
             raise ConfigError("missing required setting: SECRET_KEY")
+        if self.log_format not in ("text", "json"):
+            raise ConfigError("LOG_FORMAT must be text or json")
+        if self.order_api_url:
+            scheme = urlsplit(self.order_api_url).scheme
+            if scheme not in ("http", "https") or (
+                    scheme == "http" and not is_loopback_url(self.order_api_url)):
+                # The token and customers' orders cross the network: plain HTTP only on loopback.
+                raise ConfigError("ORDER_API_URL must be https:// (http:// only on loopback)")
         _check_hours("QUIET_HOURS", self.quiet_hours, allow_empty=True)
         if self.push_transit_interval < 0 or self.push_daily_cap < 0 or self.push_kf_quota < 0:
             raise ConfigError(
@@ -167,6 +204,13 @@ class Config:
             object.__setattr__(self, "wechat_api_base_url", self.wechat_api_base_url + "/")
 
     @property
+    def wait_replicas(self) -> int:
+        """Replicas a webhook write must reach before it is acknowledged."""
+        if self.redis_wait_replicas >= 0:
+            return self.redis_wait_replicas
+        return 1 if self.redis_sentinels else 0
+
+    @property
     def data_dir(self) -> Path:
         return Path(self.bot_data_dir).resolve()
 
@@ -185,6 +229,20 @@ class Config:
     @cached_property   # read on every message (the word lists are cached by this path)
     def intents_path(self) -> Path:
         return Path(self.intents_dir) if self.intents_dir else self.root_dir / "intents"
+
+
+def is_loopback_url(url: str) -> bool:
+    """A unix socket, or a host on this machine (127.0.0.0/8, ::1, localhost)."""
+    parts = urlsplit(url)
+    if parts.scheme in ("unix", "file"):
+        return True
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_hours(name: str, spec: str, allow_empty: bool = False) -> None:

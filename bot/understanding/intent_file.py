@@ -84,6 +84,8 @@ def _load(text: str, source: str) -> tuple[Any, list[int]]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise IntentFileError(f"{source}, line {exc.lineno}: bad JSON: {exc.msg}") from exc
+        except RecursionError:
+            raise IntentFileError(f"{source}: JSON nested too deep") from None
         return data, _json_item_lines(text, data)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -93,6 +95,8 @@ def _load(text: str, source: str) -> tuple[Any, list[int]]:
         line = f", line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise IntentFileError(f"{source}{line}: bad YAML: {problem}") from exc
+    except RecursionError:
+        raise IntentFileError(f"{source}: YAML nested too deep") from None
     lines = []
     if isinstance(node, yaml.SequenceNode):
         lines = [child.start_mark.line + 1 for child in node.value]

@@ -12,6 +12,11 @@ bot could not place): `add_example(intent_id, text)` makes the query a phrasing 
 unmatched (`remove_negative(text)` undoes that; `negatives()` lists them). Both are edits
 like any other: every worker answers from them within RELOAD_CHECK, the calling process at
 its next message.
+
+A Redis that comes back empty (restarted without persistence, a fresh replica promoted) is
+noticed by its missing generation key, read with the version: one process reseeds the
+built-ins at once and restores the merchant's FAQs from the snapshot written to
+BOT_DATA_DIR on every FAQ change (staff negatives too), and says so loudly in the log.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import secrets
 import threading
 import time
 from pathlib import Path
@@ -26,6 +33,7 @@ from typing import Any
 
 import redis
 
+from bot.platform.outage import redis_outage
 from bot.understanding.intent_file import IntentFileError, load_intent_file
 
 log = logging.getLogger(__name__)
@@ -34,6 +42,10 @@ DATA = "intents:data"
 VERSION = "intents:version"
 SEEDED = "intents:seeded"
 BUILTIN_HASH = "intents:builtin-sha256"
+# Set once per store's life: gone means Redis lost everything since this bot last wrote to it.
+GENERATION = "store:generation"
+HEALING = "store:healing"
+SNAPSHOT = "faq-snapshot.json"
 NEGATIVES = "intents:negatives"   # hash: text staff dismissed -> JSON {"added_at": epoch s}
 MAX_NEGATIVE = 500                # characters: a chat message, not a document
 RELOAD_CHECK = 0.5
@@ -56,9 +68,12 @@ class IntentClash(ValueError):
 class IntentStore:
     """CRUD over intents in Redis plus a per-process matcher cache that follows edits."""
 
-    def __init__(self, client: redis.Redis, intents_dir: Path) -> None:
+    def __init__(self, client: redis.Redis, intents_dir: Path,
+                 snapshot_dir: Path | None = None) -> None:
         self.redis = client
         self.intents_dir = intents_dir
+        self.snapshot_path = snapshot_dir / SNAPSHOT if snapshot_dir is not None else None
+        self._generation: str | None = None
         self._lock = threading.Lock()
         self._matcher: Any = None
         self._version: int | None = None
@@ -100,6 +115,7 @@ class IntentStore:
         pipe.hdel(DATA, intent_id)
         pipe.incr(VERSION)
         pipe.execute()
+        self.save_snapshot()
         return True
 
     def import_docs(
@@ -125,6 +141,8 @@ class IntentStore:
             pipe.hdel(DATA, *removed)
         pipe.incr(VERSION)
         pipe.execute()
+        if not builtin:
+            self.save_snapshot()
         added = len(given - set(existing))
         return {"added": added, "updated": len(given) - added, "removed": len(removed)}
 
@@ -149,6 +167,95 @@ class IntentStore:
         self._checked_at = 0.0
         return doc
 
+    # Surviving a Redis that lost its data.
+    def save_snapshot(self) -> None:
+        """Write the merchant's FAQs to BOT_DATA_DIR (atomically), for `heal` to restore."""
+        if self.snapshot_path is None:
+            return
+        doc = {"saved_at": time.time(), "faqs": self.export(),
+               "negatives": self.redis.hgetall(NEGATIVES)}
+        try:
+            self.snapshot_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.snapshot_path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, self.snapshot_path)
+        except OSError:
+            # The edit is in Redis; only the safety copy failed. Say so, do not fail the edit.
+            log.exception("cannot write the FAQ snapshot %s", self.snapshot_path)
+
+    def load_snapshot(self) -> tuple[list[dict[str, Any]], float, dict[str, str]] | None:
+        """(FAQs, when saved, staff negatives) from the snapshot, or None."""
+        if self.snapshot_path is None or not self.snapshot_path.exists():
+            return None
+        try:
+            doc = json.loads(self.snapshot_path.read_text(encoding="utf-8"))
+            return (list(doc["faqs"]), float(doc["saved_at"]),
+                    dict(doc.get("negatives") or {}))
+        except (OSError, ValueError, KeyError, TypeError):
+            log.exception("FAQ snapshot %s unreadable", self.snapshot_path)
+            return None
+
+    def check_store(self) -> int:
+        """The intents version; heals the store first when its generation key is gone."""
+        version, generation = self.redis.mget(VERSION, GENERATION)
+        if generation is None:
+            self.heal()
+            version, generation = self.redis.mget(VERSION, GENERATION)
+        if self._generation is not None and generation != self._generation:
+            self._version = None     # another store's counter: rebuild whatever it says
+        self._generation = generation
+        return int(version or 0)
+
+    def heal(self, wait: float = 5.0) -> None:
+        """Reseed built-ins and restore FAQs from the snapshot into a store without them.
+        One process does it (a short Redis lock); the others wait for its generation key."""
+        if not self.redis.set(HEALING, os.getpid(), nx=True, ex=30):
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline and not self.redis.exists(GENERATION):
+                time.sleep(0.05)
+            return
+        try:
+            if self.redis.exists(GENERATION):
+                return                         # healed by another process meanwhile
+            docs = self.all()
+            builtins = sum(1 for d in docs if d.get("builtin"))
+            faqs = len(docs) - builtins
+            if not builtins:
+                self.redis.delete(BUILTIN_HASH)
+            reseeded = self.ensure_builtins()
+            snapshot = self.load_snapshot()
+            restored = 0
+            if not faqs and snapshot and snapshot[0]:
+                restored = self.import_docs(snapshot[0], builtin=False)["added"]
+            if snapshot and snapshot[2] and not self.redis.exists(NEGATIVES):
+                self.redis.hset(NEGATIVES, mapping=snapshot[2])
+                self.redis.incr(VERSION)
+            self.redis.set(GENERATION, secrets.token_hex(8))
+            if restored or self._generation is not None:
+                saved = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(snapshot[1])) \
+                    if snapshot else "never"
+                log.error(
+                    "REDIS LOST ITS DATA (the store's generation key was gone): built-in intents "
+                    "reseeded (%s), %d merchant FAQ(s) restored from %s (saved %s). Orders, "
+                    "dialogues and reply records kept only in Redis are gone; the shop's events "
+                    "and order API refill orders. Give Redis persistence (see README).",
+                    "yes" if reseeded else "already there", restored, self.snapshot_path, saved)
+            else:
+                log.info("intent store initialised (built-ins %s, %d FAQ(s))",
+                         "loaded" if reseeded else "present", faqs)
+        finally:
+            self.redis.delete(HEALING)
+
+    def offline_matcher(self) -> Any:
+        """A matcher that needs no Redis: this process's current one, else the built-ins read
+        from the file (for the few answers the bot must give while Redis is down)."""
+        if self._matcher is not None:
+            return self._matcher
+        from bot.understanding.matcher import IntentSpec
+
+        specs = [IntentSpec.from_dict(d, builtin=True)
+                 for d in load_intent_file(self.builtin_path, require_answer=False)]
+        return self._build(specs, [])
     def negatives(self) -> list[str]:
         """Texts staff dismissed as not for the shop, oldest first."""
         raw = self.redis.hgetall(NEGATIVES)
@@ -168,6 +275,7 @@ class IntentStore:
         pipe.incr(VERSION)
         added = bool(pipe.execute()[0])
         self._checked_at = 0.0
+        self.save_snapshot()
         return added
 
     def remove_negative(self, text: str) -> bool:
@@ -177,6 +285,7 @@ class IntentStore:
             return False
         self.redis.incr(VERSION)
         self._checked_at = 0.0
+        self.save_snapshot()
         return True
 
     @property
@@ -231,14 +340,15 @@ class IntentStore:
                 warm_up()   # once per process, and not part of the timed build
                 self._builtin_stat = self._stat_builtins()
                 self._builtin_checked_at = time.monotonic()
+                self.check_store()
                 self.ensure_builtins()
                 self._rebuild()
             else:
                 try:
                     self._follow_edits()
-                except redis.RedisError:
+                except redis.RedisError as exc:
                     # Keep answering with what we have; the next check tries again.
-                    log.exception("cannot check for intent edits")
+                    redis_outage.failed(exc, "intent check")
             self._checked_at = time.monotonic()
             return self._matcher
 
@@ -246,7 +356,7 @@ class IntentStore:
         if time.monotonic() - self._builtin_checked_at >= BUILTIN_CHECK:
             self._builtin_checked_at = time.monotonic()
             self._follow_builtin_file()
-        if self.version() != self._version and not self._rebuilding:
+        if self.check_store() != self._version and not self._rebuilding:
             if self._build_seconds < BACKGROUND_BUILD:
                 self._rebuild()
             else:

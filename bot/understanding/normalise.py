@@ -62,11 +62,24 @@ _added_words: set[str] = set()
 _dictionary_ready = False
 
 
+# Invisible format characters (Unicode category Cf: zero-width space and joiners, BOM, soft
+# hyphen, direction marks) arrive in pasted text and would cut "2026112\u200b40001" in two.
+# Listed (Unicode 15's Cf) rather than computed: scanning every code point costs 0.1 s per start;
+# tests/understanding/test_hostile_text.py checks the list against unicodedata.
+_INVISIBLE = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U00013438\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+    "\U000e0020-\U000e007f]"
+)
+
+
 def normalise(text: str) -> str:
-    """Full/half width, traditional→simplified, lowercase, no punctuation or emoji, one space."""
+    """Full/half width, traditional→simplified, lowercase, no punctuation or emoji, one space;
+    invisible format characters are dropped, so they join what they stood between."""
     text = unicodedata.normalize("NFKC", text)
     if not text.isascii():
-        text = zhconv.convert(text, "zh-cn")
+        text = zhconv.convert(_INVISIBLE.sub("", text), "zh-cn")
     text = _NON_WORD.sub(" ", text.lower())
     return _SPACES.sub(" ", text).strip()
 

@@ -22,6 +22,7 @@ from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
 
 from bot.platform.config import Config
+from bot.platform.metrics import WECHAT_API_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -168,11 +169,14 @@ class WeChatAPI:
         except WeChatClientException as exc:
             if exc.errcode is None:  # wechatpy's wrapping of an HTTP error
                 status = getattr(exc.response, "status_code", None)
+                WECHAT_API_ERRORS.labels("unavailable").inc()
                 raise WeChatUnavailable(f"WeChat answered HTTP {status}") from exc
+            WECHAT_API_ERRORS.labels(str(exc.errcode)).inc()
             rejected = WeChatRejected(int(exc.errcode), str(exc.errmsg))
             rejected.token = _token_of(exc.request)
             raise rejected from exc
         except requests.RequestException as exc:
+            WECHAT_API_ERRORS.labels("unavailable").inc()
             raise WeChatUnavailable(f"WeChat unreachable: {exc}") from exc
 
 

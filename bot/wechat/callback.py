@@ -6,12 +6,16 @@ import logging
 import time
 
 import redis
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 from wechatpy.replies import TextReply, TransferCustomerServiceReply
 
 from bot.conversation.messages import from_wechatpy
+from bot.conversation.offline import answer_without_store
 from bot.conversation.replies import TRANSFER
 from bot.conversation.services import Services, current_services
+from bot.platform.bodies import read_body
+from bot.platform.logs import request_id, request_id_for
+from bot.platform.outage import redis_outage
 from bot.wechat.coordinator import ReplyCoordinator
 from bot.wechat.envelope import Envelope, EnvelopeError
 
@@ -51,16 +55,22 @@ def receive() -> Response:
     services = current_services()
     args = request.args.to_dict()
     try:
-        opened = _envelope().open(args, request.get_data(cache=False), services.clock.now())
+        body = read_body(request, services.config.max_body_bytes)
+        opened = _envelope().open(args, body, services.clock.now())
     except EnvelopeError as exc:
         log.info("refused WeChat request: %s", exc.reason)
         return _refuse(exc.status, exc.reason)
     msg = from_wechatpy(opened.message)
+    # WeChat's retries of a message share its id, and the late-reply job carries it on.
+    request_id.set(request_id_for(msg.dedup_key))
     try:
         reply = _coordinator().respond(msg, received_at)
-    except redis.RedisError:
-        log.exception("Redis unavailable while answering %s", msg.dedup_key)
-        reply = services.replies.render("system_busy")
+        redis_outage.ok()
+    except redis.RedisError as exc:
+        # One line per interval for the whole outage, and a hand-over still goes through.
+        redis_outage.failed(exc, "callback")
+        reply = answer_without_store(services, msg)
+        g.callback_outcome = "store_down"
     if reply is None:
         return Response("success", mimetype="text/plain")
     if reply.kind == TRANSFER:

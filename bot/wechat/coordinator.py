@@ -150,8 +150,10 @@ class ReplyCoordinator:
                 self.enqueue_late(msg)
                 log.info("reply for %s is late; it will go out through 客服消息", msg.dedup_key)
         except redis.RedisError:
-            # The lease still lapses, so a redelivery can hand it over again.
-            log.exception("could not hand %s to the late-reply job", msg.dedup_key)
+            # Saying `success` now would promise a 客服消息 nobody will send (WeChat does not
+            # redeliver after `success`): the callback answers "busy, send it again" instead.
+            log.warning("could not hand %s to the late-reply job", msg.dedup_key)
+            raise
 
     def _await_other(
         self, msg: Incoming, key: str, raw: str | None, late: bool

@@ -18,6 +18,10 @@ from bot.wechat.cipher import MessageCipher
 # XML 1.0 forbids these; WeChat passes them through from users' keyboards and peers' parsers die.
 _ILLEGAL_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _DECLARATIONS = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+# WeChat's openids are 28 URL-safe base64 characters; anything without one is not a user's
+# message, and it would key dialogue state and dedup under "" for every such request.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SENDER = re.compile(r"[^\s]{1,128}")
 
 
 class EnvelopeError(Exception):
@@ -68,6 +72,8 @@ class Envelope:
         else:
             self.check_plain_signature(args, now)
         text = _clean_xml_text(body)
+        if not text.strip():
+            raise EnvelopeError(400, "empty body")
         crypto = None
         if encrypted:
             if not self.cryptos:
@@ -80,6 +86,12 @@ class Envelope:
             message = parse_message(text)
         except Exception as exc:  # wechatpy raises bare KeyErrors on missing MsgType
             raise EnvelopeError(400, "not a WeChat message") from exc
+        data = getattr(message, "_data", None)
+        if not isinstance(data, dict):
+            raise EnvelopeError(400, "not a WeChat message")
+        sender = data.get("FromUserName")
+        if not isinstance(sender, str) or not _SENDER.fullmatch(sender):
+            raise EnvelopeError(400, "no FromUserName")
         return Opened(message=message, crypto=crypto)
 
     def seal(self, opened: Opened, reply_xml: str, nonce: str, timestamp: str) -> str:
@@ -110,10 +122,11 @@ class Envelope:
         raise EnvelopeError(400, "cannot decrypt")
 
     def _check_timestamp(self, timestamp: str, now: float) -> None:
-        try:
-            sent = int(timestamp)
-        except ValueError as exc:
-            raise EnvelopeError(403, "missing or bad timestamp") from exc
+        # ASCII digits only, and few: int() also reads "１７００…" and 400-digit numbers, which
+        # then overflow the float comparison below (a 500).
+        if not _TIMESTAMP.fullmatch(timestamp):
+            raise EnvelopeError(403, "missing or bad timestamp")
+        sent = int(timestamp)
         if abs(now - sent) > self.tolerance:
             raise EnvelopeError(403, "timestamp outside the allowed window")
 

@@ -63,8 +63,13 @@ def deliver_late_reply(
     if not text:
         return "nothing to send"
     # "sending" expires, so a worker killed mid-send leaves the reply to the job's redelivery.
-    if not r.set(f"{key}:sent", "sending", nx=True, ex=SENDING_TTL):
-        return "already delivered"
+    # A redelivery can come before it expires (the broker requeues a dead worker's jobs after
+    # 15 s): it waits for "sent" or for the marker to lapse, never takes "sending" as done.
+    while not r.set(f"{key}:sent", "sending", nx=True, ex=SENDING_TTL):
+        state = r.get(f"{key}:sent")
+        if state is not None and state != "sending":
+            return "already delivered"
+        time.sleep(0.2)
     try:
         services.wechat.send_text(msg.openid, text)
     except WeChatRejected as exc:

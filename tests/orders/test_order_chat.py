@@ -305,13 +305,13 @@ def test_mask_address_keeps_only_the_region_and_no_house_number(address, masked)
     assert mask_address(address) == masked
 
 
-def test_phone_only_order_is_bound_after_the_last_four_digits(orders, order_chat, r):
+def test_phone_only_order_is_bound_after_the_full_phone_number(orders, order_chat, r):
     orders.apply_payload(event("123456", "in_transit", hours=-1, phone="13800005678",
                                carrier="YTO", tracking_no="YT9876543210987"))
     assert "请发订单号" in order_chat.text(BOB, "查订单")
     ask = order_chat.text(BOB, "123456")
-    assert "后四位" in ask and "5678" not in ask
-    answer = order_chat.text(BOB, "5678")
+    assert "完整手机号" in ask and "5678" not in ask
+    answer = order_chat.text(BOB, "13800005678")
     assert "验证成功" in answer and "运输中" in answer and "圆通" in answer
     assert orders.get("123456").openid == BOB
     assert r.zrange(f"orders:openid:{BOB}", 0, -1) == ["123456"]
@@ -319,14 +319,14 @@ def test_phone_only_order_is_bound_after_the_last_four_digits(orders, order_chat
     assert "运输中" in order_chat.text(BOB, "123456")
     assert "YT9876543210987" in order_chat.text(BOB, "物流")
     # Someone else asking now gets the unknown answer, not a digits question.
-    assert "后四位" not in order_chat.text(EVE, "123456")
+    assert "完整手机号" not in order_chat.text(EVE, "123456")
 
 
 def test_wrong_digits_hide_the_order_like_an_unknown_one(orders, order_chat, seeded_app):
     orders.apply_payload(event("654321", "paid", phone="13800005678"))
     unknown = order_chat.text(EVE, "999999")
     order_chat.text(BOB, "654321")
-    wrong = order_chat.text(BOB, "1234")
+    wrong = order_chat.text(BOB, "13800001234")
     assert wrong == unknown.replace("999999", "654321")
     assert orders.get("654321").openid == ""
     # Asked once only: the same number again is "not found", not another question.
@@ -338,12 +338,12 @@ def test_wrong_digits_hide_the_order_like_an_unknown_one(orders, order_chat, see
 def test_a_reply_without_digits_is_asked_once_more_and_not_counted(orders, order_chat, r,
                                                                    hesitation):
     orders.apply_payload(event("654322", "in_transit", hours=-1, phone="13800005678"))
-    assert "后四位" in order_chat.text(BOB, "654322")
+    assert "完整手机号" in order_chat.text(BOB, "654322")
     again = order_chat.text(BOB, hesitation)
-    assert "4 位数字" in again and "没有查到" not in again
+    assert "快递单上" in again and "没有查到" not in again
     assert r.get(f"orders:miss:{BOB}") == "1"               # being asked, nothing more
     assert not r.exists(f"orders:verify_failed:{BOB}:654322")
-    assert "验证成功" in order_chat.text(BOB, "5678")
+    assert "验证成功" in order_chat.text(BOB, "13800005678")
 
 
 def test_no_digits_twice_drops_the_question_without_locking_out(orders, order_chat, r,
@@ -352,17 +352,17 @@ def test_no_digits_twice_drops_the_question_without_locking_out(orders, order_ch
     order_chat.text(BOB, "654323")
     order_chat.text(BOB, "我找一下")
     moved_on = order_chat.text(BOB, "稍等")
-    assert "没有查到" not in moved_on and "4 位数字" not in moved_on
+    assert "没有查到" not in moved_on and "快递单上" not in moved_on
     assert not r.exists(f"orders:verify_failed:{BOB}:654323")
     # Asking again later asks for the digits again, and the right ones work.
-    assert "后四位" in order_chat.text(BOB, "654323")
-    assert "验证成功" in order_chat.text(BOB, "5678")
+    assert "完整手机号" in order_chat.text(BOB, "654323")
+    assert "验证成功" in order_chat.text(BOB, "13800005678")
 
 
 def test_wrong_length_digits_are_asked_once_more_then_count(orders, order_chat, r):
     orders.apply_payload(event("654324", "in_transit", hours=-1, phone="13800005678"))
     order_chat.text(BOB, "654324")
-    assert "4 位数字" in order_chat.text(BOB, "567")
+    assert "快递单上" in order_chat.text(BOB, "5678")      # the last four prove nothing
     assert not r.exists(f"orders:verify_failed:{BOB}:654324")
     assert "没有查到订单 654324" in order_chat.text(BOB, "56781")
     assert r.exists(f"orders:verify_failed:{BOB}:654324")
@@ -377,12 +377,13 @@ def test_moving_on_from_the_digits_question_is_not_a_wrong_answer(orders, order_
     orders.apply_payload(event("654325", "in_transit", hours=-1, phone="13800005678"))
     order_chat.text(BOB, "654325")
     answer = order_chat.text(BOB, message)
-    assert expected in answer and "没有查到" not in answer and "4 位数字" not in answer
+    assert expected in answer and "没有查到" not in answer and "快递单上" not in answer
     assert r.get(f"orders:miss:{BOB}") == "1"
     assert not r.exists(f"orders:verify_failed:{BOB}:654325")
 
 
-@pytest.mark.parametrize("digits", ["٥٦٧٨", "５６７８", "56 78", "手机号 13800005678"])
+@pytest.mark.parametrize("digits", ["١٣٨٠٠٠٠٥٦٧٨", "１３８００００５６７８", "138 0000 5678",
+                                    "手机号 13800005678", "+86 138-0000-5678"])
 def test_digits_in_any_script_or_form_are_read(orders, order_chat, digits):
     orders.apply_payload(event("654326", "in_transit", hours=-1, phone="13800005678"))
     order_chat.text(BOB, "654326")
@@ -391,7 +392,7 @@ def test_digits_in_any_script_or_form_are_read(orders, order_chat, digits):
 
 def test_non_ascii_digits_fail_the_phone_check_without_crashing(orders):
     orders.apply_payload(event("654327", "in_transit", hours=-1, phone="13800005678"))
-    assert orders.access.verify(BOB, "654327", "٥٦٧٨").kind == "hidden"
+    assert orders.access.verify(BOB, "654327", "١٣٨٠٠٠٠٥٦٧٨").kind == "hidden"
 
 
 def test_asking_for_the_digits_counts_toward_the_throttle(orders, order_chat):
@@ -399,7 +400,7 @@ def test_asking_for_the_digits_counts_toward_the_throttle(orders, order_chat):
     for n in range(6):
         orders.apply_payload(event(f"80000{n}", "paid", phone=f"1380000{n:04d}"))
     for n in range(5):
-        assert "后四位" in order_chat.text(EVE, f"订单 80000{n}")
+        assert "完整手机号" in order_chat.text(EVE, f"订单 80000{n}")
     assert "查询太频繁" in order_chat.text(EVE, "订单 800005")
 
 
@@ -472,7 +473,7 @@ def test_demo_orders_are_seeded_afresh_after_a_restart(seeded_app, clock, r):
     orders = seeded_app.extensions["bot"].orders
     seed_demo_orders(orders, DEMO_OPENID)
     first = orders.get("202611240001")
-    assert orders.access.verify(DEMO_OPENID, PHONE_ONLY_ORDER, "5678").kind == "own"
+    assert orders.access.verify(DEMO_OPENID, PHONE_ONLY_ORDER, "13800005678").kind == "own"
     clock.advance(3 * 86_400)              # the demo is started again three days later
     seed_demo_orders(orders, DEMO_OPENID)
     again = orders.get("202611240001")
@@ -499,3 +500,110 @@ def test_relative_times(seeded_app):
     assert words("2026-11-20T03:00:00+08:00") == "11月20日凌晨3点"
     assert words("2027-01-02T12:00:00+08:00") == "2027年1月2日中午12点"
     assert words("2026-11-25T07:00:00+00:00", "en") == "tomorrow 3 pm"
+
+
+# Claims: proof by SMS code, the log, revoking ----------------------------------------------
+
+class Texts:
+    """A CodeSender that keeps what it would text (the SMS providers implement the same)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, int]] = []
+        self.failing = False
+
+    def send_code(self, phone: str, code: str, minutes: int) -> None:
+        if self.failing:
+            raise RuntimeError("provider down")
+        self.sent.append((phone, code, minutes))
+
+
+@pytest.fixture
+def sms_chat(make_app, clock):
+    from bot.orders.claims import ClaimCodes
+
+    app = make_app()
+    app.extensions["bot"].intents.seed_defaults()
+    texts = Texts()
+    access = app.extensions["bot"].orders.access
+    access.codes = ClaimCodes(app.extensions["bot"].redis, texts)
+    return app.extensions["bot"].orders, simulator_for(app, clock), texts
+
+
+def test_sms_code_claims_a_phone_only_order_and_is_logged(sms_chat, r, caplog):
+    orders, chat, texts = sms_chat
+    orders.apply_payload(event("123456", "in_transit", hours=-1, phone="13800005678"))
+    ask = chat.text(BOB, "查订单 123456")
+    assert "138****5678" in ask and "6 位验证码" in ask
+    (phone, code, minutes), = texts.sent
+    assert phone == "13800005678" and len(code) == 6 and code.isdigit() and minutes == 5
+    # The last four digits are no proof any more.
+    assert "验证成功" not in chat.text(BOB, "5678")
+    with caplog.at_level("INFO"):
+        answer = chat.text(BOB, code)
+    assert "验证成功" in answer and orders.get("123456").openid == BOB
+    assert any("claimed" in rec.getMessage() for rec in caplog.records)
+    assert BOB not in caplog.text            # masked in the log line
+    listing = chat.text(BOB, "关联记录")
+    assert "123456" in listing and "短信验证码" in listing
+    # The owner revokes: the order is phone-only again and gone from their orders.
+    assert "已取消订单 123456" in chat.text(BOB, "解绑 123456")
+    assert orders.get("123456").openid == "" and r.zrange(f"orders:openid:{BOB}", 0, -1) == []
+    assert "没有通过验证关联" in chat.text(BOB, "关联记录")
+
+
+def test_sms_code_three_wrong_tries_hide_the_order(sms_chat, r):
+    orders, chat, texts = sms_chat
+    orders.apply_payload(event("123457", "in_transit", hours=-1, phone="13800005678"))
+    chat.text(BOB, "123457")
+    code = texts.sent[0][1]
+    wrong = "000000" if code != "000000" else "111111"
+    assert "验证码不对" in chat.text(BOB, wrong)
+    assert "验证码不对" in chat.text(BOB, wrong)
+    assert "没有查到订单 123457" in chat.text(BOB, wrong)
+    assert "验证成功" not in chat.text(BOB, code)            # spent: the right code too
+    assert orders.get("123457").openid == ""
+    assert r.exists(f"orders:verify_failed:{BOB}:123457")
+
+
+def test_sms_code_expires_and_sending_is_throttled(sms_chat, r, clock):
+    from bot.orders.claims import ClaimCodes
+
+    orders, chat, texts = sms_chat
+    orders.apply_payload(event("123458", "in_transit", hours=-1, phone="13800005678"))
+    chat.text(BOB, "123458")
+    # A second code for the same order within the minute is refused, for anyone.
+    assert "验证码刚刚发过" in chat.text(EVE, "123458")
+    assert len(texts.sent) == 1
+    r.delete(ClaimCodes.key(BOB, "123458"))                 # as Redis expires it after 5 min
+    assert "验证码已失效" in chat.text(BOB, texts.sent[0][1])
+    assert orders.get("123458").openid == ""
+
+
+def test_sms_failure_sends_no_code_and_says_so(sms_chat):
+    orders, chat, texts = sms_chat
+    texts.failing = True
+    orders.apply_payload(event("123459", "in_transit", hours=-1, phone="13800005678"))
+    assert "验证码刚刚发过或发送太频繁" in chat.text(BOB, "123459")
+
+
+def test_codes_per_customer_are_limited(sms_chat, r):
+    orders, chat, texts = sms_chat
+    for n in range(7):
+        orders.apply_payload(event(f"77770{n}", "paid", phone=f"1380000{n:04d}"))
+    from bot.orders.claims import OPENID_CODES, ClaimCodes
+
+    codes = ClaimCodes(r, texts)
+    from bot.orders.claims import SendRefused
+
+    for n in range(OPENID_CODES):
+        codes.send(BOB, f"77770{n}", "13800000000")
+    with pytest.raises(SendRefused):
+        codes.send(BOB, "777706", "13800000006")
+    assert len(texts.sent) == OPENID_CODES
+
+
+def test_revoking_someone_elses_or_a_shop_given_order_does_nothing(orders, order_chat):
+    orders.apply_payload(shipped("202611240001"))           # given to Alice by the shop
+    assert "没有找到您关联的订单" in order_chat.text(ALICE, "解绑 202611240001")
+    assert orders.get("202611240001").openid == ALICE
+    assert "没有找到您关联的订单" in order_chat.text(EVE, "解绑 202611240001")

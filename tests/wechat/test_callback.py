@@ -245,7 +245,10 @@ def test_official_sample_decrypts(make_app, clock):
 def test_previous_aes_key_still_opens_during_rotation(make_app, clock):
     old_key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
     new_key = "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkj"
-    app = make_app(wechat_aes_key=new_key, wechat_aes_key_previous=old_key)
+    # Not the demo: BOT_DEMO=1 refuses any key but its own.
+    app = make_app(wechat_aes_key=new_key, wechat_aes_key_previous=old_key, bot_demo=False,
+                   wechat_token="demo-token", wechat_appid="wxdemo0000000000",
+                   wechat_secret="s", secret_key="k")
     from bot.local.simulator import WeChatSimulator, flask_transport
 
     old_sender = WeChatSimulator(flask_transport(app.test_client()), "demo-token",

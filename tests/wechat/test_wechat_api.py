@@ -111,7 +111,9 @@ def test_http_errors_latency_and_a_dead_server_are_unavailable(api_for, fake_wec
 
 def test_wrong_secret_is_a_clear_rejection(api_for):
     with pytest.raises(WeChatRejected) as caught:
-        api_for(wechat_secret="wrong").send_text(OPENID, "hi")
+        # Not the demo: BOT_DEMO=1 refuses a secret other than its own.
+        api_for(wechat_secret="wrong", bot_demo=False, wechat_token="demo-token",
+                wechat_appid="wxdemo0000000000", secret_key="k").send_text(OPENID, "hi")
     assert caught.value.errcode == 40125
 
 
