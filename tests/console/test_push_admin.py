@@ -49,6 +49,8 @@ def test_admin_changes_the_rules_and_every_reader_sees_them(console_app, admin):
     admin.post("/console/pushes/settings", {"reset": "daily_cap"})
     assert "daily_cap" not in r.hgetall(KEY)
     assert audit_of(console_app)[0]["detail"] == {"daily_cap": "3 → 5"}
+    page = admin.get("/console/audit").get_data(as_text=True)
+    assert page.count("修改了推送规则") == 2 and "5 → 3" in page
 
 
 def test_a_bad_value_is_flashed_and_nothing_saved(console_app, admin):
