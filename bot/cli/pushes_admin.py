@@ -20,7 +20,15 @@ from bot.platform.config import Config
 from bot.platform.storage import connect, redis_url_for
 from bot.pushes.export import write_csv
 from bot.pushes.settings import PushSettings
-from bot.pushes.settings_store import CAP, QUIET, TRANSIT, InvalidSetting, PushSettingsStore
+from bot.pushes.settings_store import (
+    CAP,
+    QUIET,
+    TRANSIT,
+    InvalidSetting,
+    PushSettingsStore,
+    release_held,
+)
+from bot.pushes.store import PushStore
 from bot.pushes.switches import LOGISTICS, Switches, UnknownKind
 
 # The environment's push rules: the defaults a merchant's change overrides.
@@ -141,7 +149,10 @@ def change_rules(rules: PushSettingsStore, audit: AuditLog | None,
         audit.record(cli_user(), "push_settings_changed", time.time(),
                      **{f: f"{before} → {after}" for f, (before, after) in changes.items()})
     show_rules(rules)
-    print("in force in every worker within a second", file=sys.stderr)
+    released = release_held(changes, PushStore(rules.redis), time.time())
+    print("in force in every worker within a second"
+          + (f"; {released} held pushes decided again now" if released else ""),
+          file=sys.stderr)
     return 0
 
 

@@ -15,7 +15,7 @@ from flask import Response, abort, flash, redirect, request, url_for
 from bot.console.blueprint import bp, console, form_text, page
 from bot.console.security import ADMIN, AGENT, role
 from bot.pushes.kinds import KINDS
-from bot.pushes.settings_store import FIELDS, InvalidSetting
+from bot.pushes.settings_store import FIELDS, InvalidSetting, release_held
 from bot.pushes.switches import (
     LOGISTICS,
     WARN_EXCEPTIONS_KEPT,
@@ -79,6 +79,7 @@ def push_settings():  # noqa: ANN201
         return redirect(url_for("console.pushes"))
     c.record("push_settings_changed",
              **{field: f"{before} → {after}" for field, (before, after) in changes.items()})
+    release_held(changes, _pipeline().store, c.services.clock.now())
     flash("push_settings_saved", "ok")
     return redirect(url_for("console.pushes"))
 

@@ -19,6 +19,7 @@ import redis
 
 from bot.pushes.hours import Window
 from bot.pushes.settings import PushSettings, QuietHours
+from bot.pushes.store import PushStore
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,9 @@ TRANSIT_MIN, TRANSIT_MAX = 1, 72          # hours
 OFF_WORDS = ("off", "关闭", "none")
 DEFAULT_WORDS = ("default", "默认")
 HOUR = 3600
+
+# The hold reason (bot/pushes/policy.py) each setting is behind.
+HELD_BY = {QUIET: "quiet_hours", TRANSIT: "transit_interval"}
 
 _WINDOW = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 
@@ -200,6 +204,14 @@ class PushSettingsStore:
         pipe.execute()
         after = {f: (v, o) for f, v, o in self.describe()}
         return {f: (before[f], after[f][0]) for f in values}
+
+
+def release_held(changes: dict[str, tuple[str, str]], store: PushStore, now: float) -> int:
+    """After a change of quiet hours or interval, the pushes they held are decided again now
+    (held anew if the new rule still says so), not left waiting for the old rule's end."""
+    reasons = {HELD_BY[field] for field, (before, after) in changes.items()
+               if field in HELD_BY and before != after}
+    return store.release_held(reasons, now) if reasons else 0
 
 
 def _hours_text(seconds: int) -> str:

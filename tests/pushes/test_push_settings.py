@@ -173,3 +173,39 @@ def test_a_shorter_transit_interval_applies_at_once(push_env, r):
     env.flow(event("700021", "in_transit", hours=1.5, openid="oT",
                    tracking=[point(1.5, "长沙转运中心", "到达")]))
     assert env.log("700021")[-1]["status"] == "sent" and len(env.sent("oT")) == 2
+
+
+def test_pushes_held_by_the_old_quiet_hours_are_decided_again_when_they_change(push_env, r):
+    from bot.pushes.settings_store import release_held
+
+    env = push_env(quiet_hours="22:00-08:00")
+    env.user("oR")
+    env.clock.t = datetime(2026, 11, 24, 23, 0, tzinfo=SHANGHAI).timestamp()
+    env.flow(shipped("700031", "oR", hours=13))
+    assert env.log("700031")[-1]["reason"] == "quiet_hours" and env.sent("oR") == []
+    # Shortened to end at 23:00: the push goes now, not at 08:00.
+    changes = PushSettingsStore(r, env.pushes.settings).change(quiet_hours="21:00-23:00")
+    env.pushes.rules.max_age = 0
+    assert release_held(changes, env.pushes.store, env.clock.now()) == 1
+    env.run_jobs()
+    assert env.log("700031")[-1]["status"] == "sent" and len(env.sent("oR")) == 1
+
+
+def test_a_released_push_still_inside_the_new_quiet_hours_is_held_again(push_env, r):
+    from bot.pushes.settings_store import release_held
+
+    env = push_env(quiet_hours="22:00-08:00")
+    env.user("oS")
+    env.clock.t = datetime(2026, 11, 24, 23, 0, tzinfo=SHANGHAI).timestamp()
+    env.flow(shipped("700041", "oS", hours=13))
+    changes = PushSettingsStore(r, env.pushes.settings).change(quiet_hours="22:30-06:00",
+                                                               daily_cap="4")
+    env.pushes.rules.max_age = 0
+    assert release_held(changes, env.pushes.store, env.clock.now()) == 1
+    env.run_jobs()
+    held = env.log("700041")[-1]
+    assert (held["status"], held["until"]) == \
+        ("held", datetime(2026, 11, 25, 6, 0, tzinfo=SHANGHAI).timestamp())
+    assert env.sent("oS") == []
+    # A cap change alone releases nothing.
+    assert release_held({"daily_cap": ("4", "5")}, env.pushes.store, env.clock.now()) == 0
