@@ -144,3 +144,24 @@ def test_every_wording_is_text_in_both_languages():
         assert all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()), lang
         keys.append(set(raw))
     assert keys[0] == keys[1]
+
+
+def test_new_quiet_hours_from_the_console_release_the_pushes_the_old_ones_held(console_app,
+                                                                               admin, clock):
+    from bot.pushes.store import DUE, PushStore
+
+    store = PushStore(redis_of(console_app))
+    now = clock.now()
+    for pid, reason in (("o1:order_in_transit:1", "quiet_hours"), ("o2:order_paid:1", "quota")):
+        store.create(pid, order_id=pid.split(":")[0], openid="oHeld", kind=pid.split(":")[1],
+                     version=1, due_at=now, created_at=now)
+        pipe = store.redis.pipeline()
+        store.hold(store.get(pid), now + 8 * 3600, reason, pipe)
+        pipe.execute()
+    admin.get("/console/pushes")
+    admin.post("/console/pushes/settings", {"daily_cap": "4"})      # not what held them
+    assert store.redis.zscore(DUE, "o1:order_in_transit:1") == now + 8 * 3600
+    admin.post("/console/pushes/settings", {"quiet_hours": "off"})
+    assert store.get("o1:order_in_transit:1").due_at == now
+    assert store.redis.zscore(DUE, "o1:order_in_transit:1") == now
+    assert store.redis.zscore(DUE, "o2:order_paid:1") == now + 8 * 3600   # the quota's wait
