@@ -9,6 +9,7 @@ from bot.console import (
     views_auth,
     views_conversations,
     views_faqs,
+    views_followups,
     views_inbox,
     views_overview,
     views_pushes,
@@ -20,7 +21,7 @@ from bot.pushes.pipeline import PushPipeline
 
 # Importing a views module registers its routes on `bp`.
 PAGES = (views_auth, views_inbox, views_faqs, views_conversations, views_overview, views_admin,
-         views_pushes)
+         views_pushes, views_followups)
 
 
 def register(app: Flask, services: Services, pushes: PushPipeline | None = None) -> None:

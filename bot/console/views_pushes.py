@@ -1,7 +1,8 @@
-"""Pushes: the settings in force, counts by kind, channel and status, each order's push log,
-and a CSV export of the daily counts. The settings come from the environment (QUIET_HOURS,
-PUSH_DAILY_CAP, …, see README) and are shown here, not edited: the push rules read them once
-per process."""
+"""Pushes: the rules in force and the merchant's changes to them (switches per kind, quiet
+hours, daily cap, in-transit interval: admins only, audited), counts by kind, channel and
+status, each order's push log, and a CSV export of the daily counts. The environment's values
+(QUIET_HOURS, PUSH_DAILY_CAP, PUSH_TRANSIT_INTERVAL) are the defaults; a change is kept in
+Redis and in force in every worker within a second (bot/pushes/settings_store.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,19 @@ import csv
 import io
 from datetime import timedelta
 
-from flask import Response, abort, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 
-from bot.console.blueprint import bp, console, page
+from bot.console.blueprint import bp, console, form_text, page
 from bot.console.security import ADMIN, AGENT, role
 from bot.pushes.kinds import KINDS
+from bot.pushes.settings_store import FIELDS, InvalidSetting, release_held
+from bot.pushes.switches import (
+    LOGISTICS,
+    WARN_EXCEPTIONS_KEPT,
+    WARN_EXCEPTIONS_OFF,
+    Switches,
+    UnknownKind,
+)
 
 DAYS_SHOWN = (1, 7, 30)
 EXPORT_DAYS = 30
@@ -38,11 +47,64 @@ def pushes():  # noqa: ANN201
     for pair, value in counts.get("kind_status", {}).items():
         kind, _, status = pair.partition("|")
         by_kind.setdefault(kind, {})[status] = value
-    config = c.services.config
-    settings = pipeline.settings
     return page("pushes.html", days=days, days_shown=DAYS_SHOWN, counts=counts,
                 by_kind=by_kind, kinds=sorted(KINDS.values(), key=lambda k: k.name),
-                settings=settings, quiet=config.quiet_hours)
+                settings=pipeline.settings, rules=pipeline.rules.describe(),
+                switches=Switches(c.services.redis).all(), logistics=LOGISTICS)
+
+
+@bp.route("/pushes/settings", methods=["POST"])
+@role(ADMIN)
+def push_settings():  # noqa: ANN201
+    """Quiet hours, daily cap, in-transit interval: each field typed differently from what is
+    in force is changed (`default`, or the reset button, brings back the environment's value);
+    one bad value changes nothing."""
+    c = console()
+    store = _pipeline().rules
+    shown = {field: value for field, value, _ in store.describe()}
+    reset = form_text("reset", 32)
+    if reset:
+        if reset not in FIELDS:
+            abort(400)
+        wanted = {reset: "default"}
+    else:
+        wanted = {f: v for f in FIELDS if (v := form_text(f, 32)) and v != shown[f]}
+    if not wanted:
+        flash("push_settings_unchanged", "ok")
+        return redirect(url_for("console.pushes"))
+    try:
+        changes = store.change(**wanted)
+    except InvalidSetting as exc:
+        flash(f"push_bad_{exc.field}", "error")
+        return redirect(url_for("console.pushes"))
+    c.record("push_settings_changed",
+             **{field: f"{before} → {after}" for field, (before, after) in changes.items()})
+    release_held(changes, _pipeline().store, c.services.clock.now())
+    flash("push_settings_saved", "ok")
+    return redirect(url_for("console.pushes"))
+
+
+@bp.route("/pushes/switches", methods=["POST"])
+@role(ADMIN)
+def push_switch():  # noqa: ANN201
+    """One kind (or the logistics group) on or off for the whole shop."""
+    c = console()
+    _pipeline()
+    name, state = form_text("kind", 64), form_text("state", 8)
+    if state not in ("on", "off"):
+        abort(400)
+    try:
+        change = Switches(c.services.redis).set(name, state == "on")
+    except UnknownKind:
+        abort(400)
+    c.record("push_switched", kind=name, state=state, kinds=",".join(change.kinds))
+    flash("push_switch_saved", "ok")
+    if WARN_EXCEPTIONS_OFF in change.warnings:
+        flash("push_warn_exceptions_off", "warn")
+    elif WARN_EXCEPTIONS_KEPT in change.warnings:
+        flash("push_warn_exceptions_kept", "warn")
+    return redirect(url_for("console.pushes") + "#switches")
+
 
 
 @bp.route("/pushes/order")

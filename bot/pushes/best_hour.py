@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -31,11 +32,16 @@ def key(openid: str) -> str:
 
 class BestHours:
     def __init__(self, client: redis.Redis, tz: str, defaults: tuple[Window, ...],
-                 quiet: Window | None = None) -> None:
+                 quiet: Window | Callable[[], Window | None] | None = None) -> None:
         self.redis = client
         self.tz = tz
         self.defaults = defaults
-        self.quiet = quiet
+        # A window, or where to read the one in force (the merchant may change it at run time).
+        self._quiet = quiet
+
+    @property
+    def quiet(self) -> Window | None:
+        return self._quiet() if callable(self._quiet) else self._quiet
 
     def record(self, openid: str, at: float, pipe: redis.client.Pipeline | None = None) -> None:
         """Note that `openid` wrote at `at` (into `pipe` when the caller has one)."""
@@ -51,9 +57,10 @@ class BestHours:
         zone = ZoneInfo(self.tz)
         hours = [datetime.fromtimestamp(int(t), zone).hour
                  for t in self.redis.lrange(key(openid), 0, SAMPLES - 1)]
-        if self.quiet is not None:
+        quiet = self.quiet
+        if quiet is not None:
             # A night owl still gets nothing in quiet hours: learn from their waking hours.
-            hours = [h for h in hours if not self._quiet_hour(h)]
+            hours = [h for h in hours if not self._quiet_hour(quiet, h)]
         if len(hours) < MIN_SAMPLES:
             return None
         counts = Counter(hours)
@@ -79,7 +86,6 @@ class BestHours:
         spread = int(hashlib.sha1(openid.encode()).hexdigest(), 16) % 30
         return start.timestamp() + spread * 60
 
-    def _quiet_hour(self, hour: int) -> bool:
-        assert self.quiet is not None
+    def _quiet_hour(self, quiet: Window, hour: int) -> bool:
         probe = datetime(2026, 1, 1, hour, 30, tzinfo=ZoneInfo(self.tz)).timestamp()
-        return self.quiet.contains(probe, self.tz)
+        return quiet.contains(probe, self.tz)

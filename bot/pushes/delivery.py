@@ -33,6 +33,7 @@ from bot.pushes.policy import HOLD, SEND, SUPPRESS, Decision, UserView, decide, 
 from bot.pushes.preferences import Preferences, PreferenceStore
 from bot.pushes.render import Part, PushRenderer
 from bot.pushes.settings import PushSettings
+from bot.pushes.settings_store import PushSettingsStore
 from bot.pushes.store import FINAL, PushRecord, PushStore, record_key, user_key
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,8 @@ class Delivery:
     def __init__(self, *, redis_client: redis.Redis, clock: Any, orders: Any, users: Any,
                  prefs: Any, store: PushStore, push_log: PushLog, settings: PushSettings,
                  chooser: ChannelChooser, follows: FollowStore, grants: Grants,
-                 renderer: PushRenderer, default_lang: str) -> None:
+                 renderer: PushRenderer, default_lang: str,
+                 rules: PushSettingsStore | None = None) -> None:
         self.redis = redis_client
         self.clock = clock
         self.orders = orders
@@ -66,6 +68,8 @@ class Delivery:
         self.store = store
         self.log = push_log
         self.settings = settings
+        # Quiet hours, cap and interval as the merchant set them (read at most every 0.5 s).
+        self.rules = rules or PushSettingsStore(redis_client, settings)
         self.chooser = chooser
         self.follows = follows
         self.grants = grants
@@ -146,6 +150,7 @@ class Delivery:
         """Decide every due push of the user; returns the message to send, if any. The
         decision lock (`unlock` = its token) is released in the same transaction."""
         openid = user.openid
+        rules = self.rules.current()
         pipe = self.redis.pipeline(transaction=False)
         for pid in user.due:
             pipe.hgetall(record_key(pid))
@@ -172,7 +177,7 @@ class Delivery:
         for rec in sorted(records, key=lambda r: (r.version, r.created_at)):
             order = orders.get(rec.order_id)
             state = states.get(rec.order_id, {})
-            d = decide(rec, order, view, self.settings, now, state, self.store.exists)
+            d = decide(rec, order, view, rules, now, state, self.store.exists)
             if d.action != SUPPRESS and self.switched_off is not None \
                     and self.switched_off(d.kind or rec.kind):
                 d = Decision(SUPPRESS, "switched_off")
@@ -203,7 +208,7 @@ class Delivery:
                 self._finish(pipe, rec, SUPPRESSED, "nothing_new", now)
                 continue
             if (not kind_of(kind).cap_exempt and order_id not in user.followed
-                    and cap_used >= self.settings.daily_cap):
+                    and cap_used >= rules.daily_cap):
                 self._finish(pipe, rec, SUPPRESSED, "cap", now)
                 continue
             if not kind_of(kind).cap_exempt:

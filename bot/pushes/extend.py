@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.pushes.best_hour import BestHours
-from bot.pushes.hours import Window, parse_windows
+from bot.pushes.hours import parse_windows
 from bot.pushes.pipeline import PushPipeline
 from bot.pushes.sms.fallback import EnqueueSms, SmsChannel, SmsFallback
 from bot.pushes.sms.kit import SmsKit
@@ -35,9 +35,9 @@ def extend_pipeline(pipeline: PushPipeline, kit: SmsKit,
     services = pipeline.services
     config, client = services.config, pipeline.redis
     switches = Switches(client)
-    quiet_spec = config.quiet_hours.strip()
-    quiet = None if quiet_spec.lower() in ("", "off", "none") else Window.parse(quiet_spec)
-    best = BestHours(client, config.timezone, parse_windows(config.best_hours_default), quiet)
+    # Quiet hours as the merchant set them now: a night owl's hours are learnt from the rest.
+    best = BestHours(client, config.timezone, parse_windows(config.best_hours_default),
+                     lambda: pipeline.rules.current().window)
     fallback = SmsFallback(kit, services.orders, services.prefs, pipeline.log, pipeline.store,
                            switches, pipeline.clock, enqueue_sms)
     pipeline.delivery.switched_off = lambda kind: not switches.is_on(kind)

@@ -33,6 +33,7 @@ from bot.pushes.policy import UserView, decide
 from bot.pushes.render import Part, PushRenderer
 from bot.pushes.scheduler import Scheduler
 from bot.pushes.settings import PushSettings
+from bot.pushes.settings_store import PushSettingsStore
 from bot.pushes.stats import PushStats
 from bot.pushes.store import PushRecord, PushStore
 from bot.pushes.templates import PushTemplates
@@ -56,6 +57,8 @@ class PushPipeline:
         self.redis = services.redis
         self.clock = services.clock
         self.settings = PushSettings.from_config(config)
+        # The merchant's overrides of quiet hours, cap and interval (console, CLI).
+        self.rules = PushSettingsStore(self.redis, self.settings)
         self.store = PushStore(self.redis)
         self.log = PushLog(self.redis, config.timezone)
         self.stats = PushStats(self.redis, config.timezone)
@@ -75,7 +78,8 @@ class PushPipeline:
             redis_client=self.redis, clock=self.clock, orders=services.orders,
             users=services.users, prefs=services.prefs, store=self.store, push_log=self.log,
             settings=self.settings, chooser=self.chooser, follows=self.follows,
-            grants=self.grants, renderer=self.renderer, default_lang=config.default_lang)
+            grants=self.grants, renderer=self.renderer, default_lang=config.default_lang,
+            rules=self.rules)
         name = f"{socket.gethostname()}-{os.getpid()}"
         self.scheduler = Scheduler(self.redis, name)
         self.scheduler.every("due_pushes", 1.0, self.sweep)
@@ -226,6 +230,7 @@ class PushPipeline:
         state = self.store.order_state(order.order_id)
         out: dict[str, Any] = {"order_id": order.order_id, "openid": order.openid, "pushes": []}
         now = self.clock.now()
+        rules = self.rules.current()
         for planned in plan_change(fields, state.get("planned_exception", "")):
             rec = PushRecord(push_id(order.order_id, planned.kind, planned.version),
                              order.order_id, order.openid, planned.kind, planned.version,
@@ -233,7 +238,7 @@ class PushPipeline:
             user = UserView(order.openid, services.prefs.get(order.openid),
                             following=services.users.get(order.openid).get("following") != "0",
                             followed_orders=set(self.follows.orders(order.openid)))
-            d = decide(rec, order, user, self.settings, now, state, lambda _pid: False)
+            d = decide(rec, order, user, rules, now, state, lambda _pid: False)
             user_hash = services.users.get(order.openid)
             lang = user_hash.get("lang") or services.config.default_lang
             part = Part(rec.push_id, d.kind or planned.kind, order, {})

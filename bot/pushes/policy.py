@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from bot.orders.model import Order
 from bot.pushes.kinds import STATUS_KIND, TRANSIT_RHYTHM, kind_of, push_id, version_of
 from bot.pushes.preferences import CONSENT_GIVEN, IMPORTANT, Preferences
-from bot.pushes.settings import USER_ACTION_FRESH, PushSettings
+from bot.pushes.settings import USER_ACTION_FRESH
+from bot.pushes.settings_store import PushRules
 from bot.pushes.store import PushRecord
 
 SEND = "send"
@@ -40,11 +41,12 @@ class UserView:
     followed_orders: set[str] = field(default_factory=set)
 
 
-def decide(rec: PushRecord, order: Order | None, user: UserView, settings: PushSettings,
+def decide(rec: PushRecord, order: Order | None, user: UserView, rules: PushRules,
            now: float, order_state: dict[str, str],
            exists: Callable[[str], bool]) -> Decision:
     """The decision for `rec` given the order as it is now. `exists(push_id)` says whether a
-    push is recorded (a newer push of the order speaks for it)."""
+    push is recorded (a newer push of the order speaks for it). `rules`: the merchant's quiet
+    hours and interval in force now (bot/pushes/settings_store.py)."""
     if order is None or order.openid != rec.openid:
         # The order moved to another customer (or vanished): nothing of it is theirs to hear.
         return Decision(SUPPRESS, "stale")
@@ -73,13 +75,13 @@ def decide(rec: PushRecord, order: Order | None, user: UserView, settings: PushS
             return Decision(SUPPRESS, "preference")
         if spec.logistics and not user.prefs.logistics:
             return Decision(SUPPRESS, "preference")
-    release = settings.quiet.release_at(now)
+    release = rules.quiet.release_at(now)
     if release is not None and not (spec.user_action and fresh(order, now)):
         return Decision(HOLD, "quiet_hours", until=release, kind=kind)
     if spec.rhythm and not followed:
         last = float(order_state.get("last_transit_at") or 0)
-        if last and now < last + settings.transit_interval:
-            return Decision(HOLD, "transit_interval", until=last + settings.transit_interval,
+        if last and now < last + rules.transit_interval:
+            return Decision(HOLD, "transit_interval", until=last + rules.transit_interval,
                             kind=kind)
     return Decision(SEND, kind=kind)
 

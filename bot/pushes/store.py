@@ -140,6 +140,31 @@ class PushStore:
         pipe.zadd(DUE, {rec.push_id: until})
         pipe.zadd(user_key(rec.openid), {rec.push_id: until})
 
+    def release_held(self, reasons: set[str], now: float, batch: int = 1000) -> int:
+        """Make every push held for one of `reasons` due now (the merchant changed the rule
+        that held it): the sweep hands them to jobs, which decide them again under the rules
+        then in force, holding them anew if the new rule still says so. How many."""
+        released, start = 0, 0
+        while True:
+            ids = self.redis.zrangebyscore(DUE, f"({now!r}", "+inf", start=start, num=batch)
+            if not ids:
+                return released
+            pipe = self.redis.pipeline(transaction=False)
+            for pid in ids:
+                pipe.hmget(record_key(pid), "status", "reason", "openid")
+            write = self.redis.pipeline(transaction=False)
+            moved = 0
+            for pid, (status, reason, openid) in zip(ids, pipe.execute(), strict=True):
+                if status == "held" and reason in reasons and openid:
+                    write.hset(record_key(pid), "due_at", repr(now))
+                    write.zadd(DUE, {pid: now}, xx=True)
+                    write.zadd(user_key(openid), {pid: now}, xx=True)
+                    moved += 1
+            write.execute()
+            released += moved
+            # Moved entries leave the range scanned: the next page starts past the rest.
+            start += len(ids) - moved
+
     def finish(self, rec: PushRecord, status: str, reason: str, pipe: Any,
                **fields: str) -> None:
         pipe.hset(record_key(rec.push_id), mapping={"status": status, "reason": reason,

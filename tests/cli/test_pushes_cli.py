@@ -28,7 +28,7 @@ def test_settings_list_switch_and_warn(r, redis_url):
     assert off.returncode == 0 and "order_in_transit" in off.stdout
     assert "order_exception" in off.stderr and "stay on" in off.stderr
     listing = cli(redis_url, "settings").stdout.splitlines()
-    states = dict(line.split() for line in listing)
+    states = dict(line.split()[:2] for line in listing)
     assert states["order_in_transit"] == "off" and states["order_exception"] == "on"
     exc = cli(redis_url, "settings", "order_exception", "off")
     assert exc.returncode == 0 and "warning" in exc.stderr
@@ -36,6 +36,35 @@ def test_settings_list_switch_and_warn(r, redis_url):
     bad = cli(redis_url, "settings", "order_teleported", "off")
     assert bad.returncode == 2 and "unknown push kind" in bad.stderr
     assert not r.hexists("pushes:switches", "order_teleported")
+
+
+def test_settings_show_change_and_revert_the_rules_audited(r, redis_url):
+    def rules(listing: str) -> dict[str, tuple[str, str]]:
+        return {line.split()[0]: tuple(line.split()[1:]) for line in listing.splitlines()
+                if line.split()[0] in ("quiet_hours", "daily_cap", "transit_interval")}
+
+    shown = rules(cli(redis_url, "settings").stdout)
+    assert shown == {"quiet_hours": ("22:00-08:00", "default"), "daily_cap": ("5", "default"),
+                     "transit_interval": ("4h", "default")}
+    done = cli(redis_url, "settings", "--quiet-hours", "23:00-07:00", "--daily-cap", "3",
+               "--transit-interval", "6")
+    assert done.returncode == 0
+    assert rules(done.stdout) == {"quiet_hours": ("23:00-07:00", "override"),
+                                  "daily_cap": ("3", "override"),
+                                  "transit_interval": ("6h", "override")}
+    assert r.hgetall("pushes:settings") == {"quiet_hours": "23:00-07:00", "daily_cap": "3",
+                                            "transit_interval": "6"}
+    entry = json.loads(r.lindex("console:audit", 0))
+    assert entry["who"].startswith("cli") and entry["action"] == "push_settings_changed"
+    assert entry["detail"]["daily_cap"] == "5 → 3"
+    bad = cli(redis_url, "settings", "--quiet-hours", "off", "--daily-cap", "0")
+    assert bad.returncode == 2 and "1 to 50" in bad.stderr and "nothing changed" in bad.stderr
+    assert r.hget("pushes:settings", "quiet_hours") == "23:00-07:00"
+    back = cli(redis_url, "settings", "--quiet-hours", "default")
+    assert rules(back.stdout)["quiet_hours"] == ("22:00-08:00", "default")
+    assert rules(back.stdout)["daily_cap"] == ("3", "override")
+    assert json.loads(r.lindex("console:audit", 0))["detail"] == {
+        "quiet_hours": "23:00-07:00 → 22:00-08:00"}
 
 
 def at(day: int, hour: int) -> float:

@@ -183,3 +183,43 @@ def test_a_forged_form_post_from_another_origin_is_refused(browser, live):
         assert "mallory" not in {a.name for a in live.app.extensions["console"].accounts.all()}
     finally:
         evil.shutdown()
+
+
+def test_admin_changes_quiet_hours_and_a_bad_cap_is_refused(browser, live):
+    from bot.pushes.settings_store import KEY
+
+    r = live.app.extensions["bot"].redis
+    log_in(browser, live, *ADMIN)
+    browser.get(live.url + "/console/pushes")
+    quiet = browser.find_element(By.NAME, "quiet_hours")
+    quiet.clear()
+    quiet.send_keys("23:00-07:00\n")              # Enter saves (the reset buttons do not)
+    wait_for_css(browser, ".flash.ok")
+    assert r.hgetall(KEY) == {"quiet_hours": "23:00-07:00"}
+    assert browser.find_element(By.NAME, "quiet_hours").get_attribute("value") == "23:00-07:00"
+    cap = browser.find_element(By.NAME, "daily_cap")
+    cap.clear()
+    cap.send_keys("99")
+    browser.find_element(By.CSS_SELECTOR, "form.settings button.primary").click()
+    wait_for_css(browser, ".flash.error")
+    assert "1 到 50" in text_of(browser) and "daily_cap" not in r.hgetall(KEY)
+    browser.find_element(By.CSS_SELECTOR, "button[name=reset][value=quiet_hours]").click()
+    wait_for_css(browser, ".flash.ok")
+    assert r.hgetall(KEY) == {}
+    assert browser.find_element(By.NAME, "quiet_hours").get_attribute("value") == "22:00-08:00"
+
+
+def test_agent_marks_a_stuck_parcel_handled(browser, live):
+    from bot.pushes.watch.followup import FollowUpList
+
+    followups = FollowUpList(live.app.extensions["bot"].redis)
+    followups.add("202611240201", "stuck", START, since="2026-11-22T09:00:00+08:00")
+    log_in(browser, live, *AGENT)
+    browser.find_element(By.CSS_SELECTOR, "header nav a[href='/console/followups']").click()
+    wait_for_css(browser, "#followup-202611240201")
+    row = browser.find_element(By.ID, "followup-202611240201")
+    row.find_element(By.NAME, "note").send_keys("已联系顺丰")
+    row.find_element(By.CSS_SELECTOR, "button").click()
+    wait_for_css(browser, ".flash.ok")
+    assert "202611240201" not in text_of(browser) and len(followups) == 0
+    assert followups.get("202611240201").note == "已联系顺丰"
