@@ -786,6 +786,23 @@ def test_words_of_topics_no_shop_answers_count_against_an_intent(matcher, monkey
     assert matcher.match("快递到哪了").intent == "logistics"
 
 
+
+def test_another_business_owns_the_question_not_the_shop(monkeypatch):
+    """Another platform's invoice is not a question about this shop's invoices; the same
+    question about the shop's own order is still answered."""
+    import bot.understanding.matcher
+
+    invoice = IntentSpec.from_dict({
+        "id": "faq_invoice", "question": "可以开发票吗", "answer": "可以。",
+        "examples": ["发票怎么开", "能开电子发票吗"]})
+    query = "滴滴打车的发票怎么开"
+    other = Matcher([*builtin_specs(), invoice]).match(query)
+    assert other.outcome == "unmatched"
+    assert Matcher([*builtin_specs(), invoice]).match("我这单的发票怎么开").intent == "faq_invoice"
+    monkeypatch.setattr(bot.understanding.matcher, "OFF_TOPIC_WORDS",
+                        bot.understanding.matcher.OFF_TOPIC_WORDS - {"滴滴", "打车"})
+    assert Matcher([*builtin_specs(), invoice]).match(query).intent == "faq_invoice"
+
 # Politeness wraps a question rather than becomes it.
 @pytest.mark.parametrize(("text", "core"), [
     ("亲 您好 我想问问发票能开吗 感谢", "我想问问发票能开吗"),
