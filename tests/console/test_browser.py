@@ -37,6 +37,8 @@ def browser() -> Iterator[webdriver.Chrome]:
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                 "--window-size=1280,900", "--lang=zh-CN"):
         options.add_argument(arg)
+    # The page's own console (CSP violations, script errors) for the every-page test.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     driver.set_page_load_timeout(20)
     yield driver
@@ -223,3 +225,35 @@ def test_agent_marks_a_stuck_parcel_handled(browser, live):
     wait_for_css(browser, ".flash.ok")
     assert "202611240201" not in text_of(browser) and len(followups) == 0
     assert followups.get("202611240201").note == "已联系顺丰"
+
+
+PAGES = ("/console/overview", "/console/inbox", "/console/faqs", "/console/faqs/new",
+         "/console/handoffs", "/console/conversations", "/console/pushes", "/console/followups",
+         "/console/accounts", "/console/audit")
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_every_page_renders_on_a_phone_and_a_laptop_without_script_errors(browser, live, clock,
+                                                                           width):
+    """Each admin page, in Chinese and then in English, at a phone's and a laptop's width:
+    it renders, nothing makes the page wider than the screen (tables scroll inside their
+    box), and the browser logs no error (a CSP that blocked the console's own script would)."""
+    live.chat(clock).text(USER, "转人工")
+    browser.set_window_size(width, 900)
+    try:
+        log_in(browser, live, *ADMIN)
+        browser.get_log("browser")   # drop what logging in printed
+        for lang, marker in (("zh", "退出"), ("en", "Log out")):
+            browser.get(f"{live.url}/console/lang/{lang}")
+            for path in PAGES:
+                browser.get(live.url + path)
+                wait_for_css(browser, "main")
+                assert marker in browser.find_element(By.TAG_NAME, "header").text, (lang, path)
+                overflow = browser.execute_script(
+                    "return document.documentElement.scrollWidth - window.innerWidth")
+                assert overflow <= 1, (width, path, overflow)
+                errors = [e["message"] for e in browser.get_log("browser")
+                          if e["level"] == "SEVERE"]
+                assert not errors, (path, errors)
+    finally:
+        browser.set_window_size(1280, 900)
