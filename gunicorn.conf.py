@@ -25,11 +25,17 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(
 
 def on_starting(server):  # noqa: ANN001, ARG001 - gunicorn's hook signature
     # A previous run's samples would be added to this one's; running job workers' stay.
+    # (bot.platform.metrics.clear_dead, inline: importing `bot` in the master would fix
+    # import-time values such as the coordinator's OWNER pid for every forked worker.)
     metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     os.makedirs(metrics_dir, exist_ok=True)
-    from bot.platform.metrics import clear_dead
-
-    clear_dead(metrics_dir)
+    for name in os.listdir(metrics_dir):
+        pid = os.path.splitext(name)[0].rpartition("_")[2]
+        if name.endswith(".db") and not (pid.isdigit() and _alive(int(pid))):
+            try:
+                os.remove(os.path.join(metrics_dir, name))
+            except FileNotFoundError:
+                pass
     # Every worker must share one Redis; with no REDIS_URL the master starts the embedded one
     # and the forked workers inherit its address.
     if not os.environ.get("REDIS_URL") and not os.environ.get("REDIS_SENTINELS"):
@@ -39,6 +45,16 @@ def on_starting(server):  # noqa: ANN001, ARG001 - gunicorn's hook signature
 
         data_dir = Path(os.environ.get("BOT_DATA_DIR", "data")).resolve()
         os.environ["REDIS_URL"] = start_embedded_redis(data_dir)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def when_ready(server):  # noqa: ANN001, ARG001
