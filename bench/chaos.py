@@ -20,7 +20,9 @@ Checks (printed; exit 1 when any fails):
 - every acknowledged order event applied (the order in Redis with that event's status);
 - pushes sent exactly once: every acknowledged event's push reached the fake WeChat API
   exactly once (expected, once, lost, doubled; a repeat WeChat itself dropped by client_msg_id
-  is not a double).
+  is not a double). `pushes_doubled_kill_window` counts the doubles whose log says "resent
+  after an interrupted attempt" on the kf channel: a job worker SIGKILLed between WeChat's
+  answer to a 客服消息 (which has no client_msg_id) and the bot's write of it.
 
 `run()` is also called by tests/hardening/test_chaos.py with a short run.
 """
@@ -375,9 +377,16 @@ def check(tally: Tally, fake: FakeWeChatServer, client: redis.Redis, elapsed: fl
                   if client.hget(f"orders:order:{order_id}", "status") == status)
     pushed = pushes_by_openid(fake)
     push_counts = [pushed.get(openid, 0) for openid in tally.push_to.values()]
+    kill_window = 0
     for order_id, openid in tally.push_to.items():
         if pushed.get(openid, 0) != 1:
             log = client.lrange(f"pushes:log:{order_id}", 0, -1)
+            if pushed.get(openid, 0) > 1 and any(
+                    json.loads(e).get("reason") == "resent after an interrupted attempt"
+                    and json.loads(e).get("channel") == "kf" for e in log):
+                # A worker killed after WeChat took a 客服消息 and before the bot wrote it
+                # down: 客服消息 has no client_msg_id, so the retry is a second message.
+                kill_window += 1
             examples.append(f"push x{pushed.get(openid, 0)} for {order_id} "
                             f"({tally.acked_events[order_id]}): {log[-3:]}")
     result = {
@@ -391,6 +400,7 @@ def check(tally: Tally, fake: FakeWeChatServer, client: redis.Redis, elapsed: fl
         "pushes_expected": len(push_counts),
         "pushes_once": push_counts.count(1), "pushes_lost": push_counts.count(0),
         "pushes_doubled": sum(1 for c in push_counts if c > 1),
+        "pushes_doubled_kill_window": kill_window,
     }
     if not quiet:
         print(json.dumps(result, ensure_ascii=False, indent=2))
