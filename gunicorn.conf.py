@@ -2,7 +2,6 @@
 
 import multiprocessing
 import os
-import tempfile
 
 bind = os.environ.get("BIND", "127.0.0.1:" + os.environ.get("PORT", "8000"))
 workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() * 2)))
@@ -17,17 +16,26 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 
 # Metrics from every worker process are added up at a scrape (prometheus_client multiprocess
-# mode): set before any process imports prometheus_client. Job workers on this host may share it.
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="bot-metrics-"))
+# mode): set before any process imports prometheus_client, so not through bot.platform.metrics
+# (importing it imports prometheus_client); the same default as its `multiproc_dir`, which
+# `python -m bot worker` uses, so job workers on this host are added up too.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(
+    os.path.abspath(os.environ.get("BOT_DATA_DIR") or "data"), "metrics"))
 
 
 def on_starting(server):  # noqa: ANN001, ARG001 - gunicorn's hook signature
-    # A previous run's samples would be added to this one's.
+    # A previous run's samples would be added to this one's; running job workers' stay.
+    # (bot.platform.metrics.clear_dead, inline: importing `bot` in the master would fix
+    # import-time values such as the coordinator's OWNER pid for every forked worker.)
     metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     os.makedirs(metrics_dir, exist_ok=True)
     for name in os.listdir(metrics_dir):
-        if name.endswith(".db"):
-            os.remove(os.path.join(metrics_dir, name))
+        pid = os.path.splitext(name)[0].rpartition("_")[2]
+        if name.endswith(".db") and not (pid.isdigit() and _alive(int(pid))):
+            try:
+                os.remove(os.path.join(metrics_dir, name))
+            except FileNotFoundError:
+                pass
     # Every worker must share one Redis; with no REDIS_URL the master starts the embedded one
     # and the forked workers inherit its address.
     if not os.environ.get("REDIS_URL") and not os.environ.get("REDIS_SENTINELS"):
@@ -37,6 +45,16 @@ def on_starting(server):  # noqa: ANN001, ARG001 - gunicorn's hook signature
 
         data_dir = Path(os.environ.get("BOT_DATA_DIR", "data")).resolve()
         os.environ["REDIS_URL"] = start_embedded_redis(data_dir)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def when_ready(server):  # noqa: ANN001, ARG001

@@ -9,14 +9,20 @@ Traffic, from `--clients` threads, each item with a fresh openid so its answers 
   three deliveries, each given up after 5 s, on a timeout, a reset or a 5xx;
 - a slow menu click (the handler takes longer than REPLY_DEADLINE), answered late through
   客服消息 by a job worker, delivered the same way;
-- an order event posted to the webhook, retried until acknowledged (200), as a shop does.
+- an order event posted to the webhook, retried until acknowledged (200), as a shop does, for
+  a customer who can be reached (consent given, messaged within 48 h), so each acknowledged
+  event calls for one push (paid, shipped, delivered: each pushes; quiet hours off, daily cap
+  high, best hour off, so none is held).
 
 Checks (printed; exit 1 when any fails):
 - every message answered exactly once: a passive reply (the same one to every delivery) or one
   客服消息, never both, never two 客服消息, never none;
 - every acknowledged order event applied (the order in Redis with that event's status);
-- pushes sent exactly once: an extension point, not measured here until the push pipeline is
-  merged (its own tests kill workers during pushes).
+- pushes sent exactly once: every acknowledged event's push reached the fake WeChat API
+  exactly once (expected, once, lost, doubled; a repeat WeChat itself dropped by client_msg_id
+  is not a double). `pushes_doubled_kill_window` counts the doubles whose log says "resent
+  after an interrupted attempt" on the kf channel: a job worker SIGKILLed between WeChat's
+  answer to a 客服消息 (which has no client_msg_id) and the bot's write of it.
 
 `run()` is also called by tests/hardening/test_chaos.py with a short run.
 """
@@ -35,7 +41,9 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import redis
 import requests
@@ -43,14 +51,17 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.conversation.users import UserStore  # noqa: E402
 from bot.local.fake_wechat import FakeWeChatServer  # noqa: E402
 from bot.local.simulator import WeChatSimulator, event_xml, requests_transport  # noqa: E402
 from bot.orders.webhook import sign  # noqa: E402
+from bot.pushes.preferences import CONSENT_GIVEN, PreferenceStore  # noqa: E402
 
 TOKEN, APPID = "demo-token", "wxdemo0000000000"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 WECHAT_TIMEOUT = 5.0          # WeChat gives up on a delivery after 5 s ...
 WECHAT_DELIVERIES = 3         # ... and delivers a message at most three times
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 QUESTIONS = ["你好", "怎么退货", "运费怎么算", "能开发票吗", "转人工", "谢谢", "物流"]
 
 
@@ -71,6 +82,7 @@ def children(pid: int) -> list[int]:
 class Tally:
     messages: dict[str, dict] = field(default_factory=dict)   # openid -> what happened
     acked_events: dict[str, str] = field(default_factory=dict)  # order id -> status acked
+    push_to: dict[str, str] = field(default_factory=dict)       # order id -> its openid
     unacked_events: int = 0
     kills_web: int = 0
     kills_jobs: int = 0
@@ -156,8 +168,25 @@ def deliver(base: str, sim: WeChatSimulator, xml: str, tally: Tally) -> dict:
     return {"passive": seen, "statuses": statuses}
 
 
-def client_loop(base: str, stop: threading.Event, tally: Tally, seed: int) -> None:
+def reachable(client: redis.Redis, openid: str) -> bool:
+    """Make `openid` a customer a push can reach (what following, a message and a yes to the
+    consent question leave in Redis); retried while Redis restarts."""
+    for _ in range(40):
+        try:
+            now = time.time()
+            UserStore(client).subscribed(openid, now - 86_400)
+            UserStore(client).seen(openid, now)
+            PreferenceStore(client).set(openid, consent=CONSENT_GIVEN, at=now)
+            return True
+        except redis.RedisError:
+            time.sleep(0.25)
+    return False
+
+
+def client_loop(base: str, stop: threading.Event, tally: Tally, seed: int,
+                redis_url: str) -> None:
     rng = random.Random(seed)
+    store = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=2)
     sim = WeChatSimulator(requests_transport(base, timeout=WECHAT_TIMEOUT, keep_alive=False),
                           TOKEN, APPID, AES_KEY)
     n = 0
@@ -181,8 +210,10 @@ def client_loop(base: str, stop: threading.Event, tally: Tally, seed: int) -> No
         else:
             order_id = f"7{seed:03d}{n:08d}"
             status = rng.choice(["paid", "shipped", "delivered"])
+            if not reachable(store, openid):
+                continue
             body = json.dumps({"event_id": f"chaos-{order_id}", "occurred_at":
-                               "2026-11-24T10:00:00+08:00",
+                               datetime.now(SHANGHAI).isoformat(timespec="seconds"),
                                "order": {"order_id": order_id, "status": status,
                                          "openid": openid}}).encode()
             acked = False
@@ -199,6 +230,7 @@ def client_loop(base: str, stop: threading.Event, tally: Tally, seed: int) -> No
             with tally.lock:
                 if acked:
                     tally.acked_events[order_id] = status
+                    tally.push_to[order_id] = openid
                 else:
                     tally.unacked_events += 1
 
@@ -238,12 +270,19 @@ def run(seconds: float = 120, kill_every: float = 5, clients: int = 6,
            "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", "WEB_THREADS": "4",
            "WECHAT_API_BASE_URL": fake.url, "BOT_DATA_DIR": str(work / "data"),
            "REPLY_DEADLINE": "1.0", "TEST_HANDLER_DELAY": "1.5", "PYTHONPATH": str(ROOT),
-           "FLOOD_LIMIT": "1000"}
+           "FLOOD_LIMIT": "1000",
+           # Pushes go at once: none held for quiet hours, a cap or the user's best hour.
+           "QUIET_HOURS": "off", "PUSH_DAILY_CAP": "1000", "PUSH_BEST_HOUR": "0"}
     log = open(work / "server.log", "wb")  # noqa: SIM115 - closed below
     from bot.understanding.intent_store import IntentStore
 
     IntentStore(redis.Redis.from_url(redis_server.url, decode_responses=True),
                 ROOT / "intents", work / "data").seed_defaults()
+    # The push consumers' group, as a worker creates it at start: events acknowledged before
+    # the first worker is up are then pushed too (a group made later starts at the end).
+    from bot.pushes.consumer import ensure_group
+
+    ensure_group(redis.Redis.from_url(redis_server.url, decode_responses=True))
     web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
                             "tests.apps.counting_wsgi:app"], cwd=ROOT, env=env, stdout=log,
                            stderr=log)
@@ -259,8 +298,9 @@ def run(seconds: float = 120, kill_every: float = 5, clients: int = 6,
             except requests.RequestException:
                 time.sleep(0.1)
         stop = threading.Event()
-        threads = [threading.Thread(target=client_loop, args=(base, stop, tally, i),
-                                    daemon=True) for i in range(clients)]
+        threads = [threading.Thread(target=client_loop, daemon=True,
+                                    args=(base, stop, tally, i, redis_server.url))
+                   for i in range(clients)]
         chaos = threading.Thread(target=killer, args=(web, jobs, redis_server, stop,
                                                       kill_every, seconds / 2, tally,
                                                       random.Random(15)), daemon=True)
@@ -276,6 +316,8 @@ def run(seconds: float = 120, kill_every: float = 5, clients: int = 6,
         while time.monotonic() < deadline:
             pending = [o for o, m in tally.messages.items() if not m["passive"]
                        and not fake.calls("message/custom/send", openid=o)]
+            pushed = pushes_by_openid(fake)
+            pending += [o for o in tally.push_to.values() if not pushed.get(o)]
             if not pending:
                 break
             time.sleep(1)
@@ -292,6 +334,18 @@ def run(seconds: float = 120, kill_every: float = 5, clients: int = 6,
         fake.stop()
         redis_server.stop()
         log.close()
+
+
+def pushes_by_openid(fake: FakeWeChatServer) -> dict[str, int]:
+    """Messages the fake WeChat API took (errcode 0), by openid; a repeat of a template message
+    WeChat drops by its client_msg_id is not counted (the user sees it once)."""
+    out: dict[str, int] = {}
+    for call in fake.calls():
+        if call["path"].startswith("message/") and call.get("result") == 0 \
+                and not call.get("repeat"):
+            to = call["body"].get("touser", "")
+            out[to] = out.get(to, 0) + 1
+    return out
 
 
 def check(tally: Tally, fake: FakeWeChatServer, client: redis.Redis, elapsed: float,
@@ -321,6 +375,20 @@ def check(tally: Tally, fake: FakeWeChatServer, client: redis.Redis, elapsed: fl
             examples.append(f"doubled {m['kind']} {openid}: passive {passive}, late {late}")
     applied = sum(1 for order_id, status in tally.acked_events.items()
                   if client.hget(f"orders:order:{order_id}", "status") == status)
+    pushed = pushes_by_openid(fake)
+    push_counts = [pushed.get(openid, 0) for openid in tally.push_to.values()]
+    kill_window = 0
+    for order_id, openid in tally.push_to.items():
+        if pushed.get(openid, 0) != 1:
+            log = client.lrange(f"pushes:log:{order_id}", 0, -1)
+            if pushed.get(openid, 0) > 1 and any(
+                    json.loads(e).get("reason") == "resent after an interrupted attempt"
+                    and json.loads(e).get("channel") == "kf" for e in log):
+                # A worker killed after WeChat took a 客服消息 and before the bot wrote it
+                # down: 客服消息 has no client_msg_id, so the retry is a second message.
+                kill_window += 1
+            examples.append(f"push x{pushed.get(openid, 0)} for {order_id} "
+                            f"({tally.acked_events[order_id]}): {log[-3:]}")
     result = {
         "seconds": round(elapsed, 1), "messages": len(tally.messages), "answered_once": once,
         "lost": lost, "doubled": doubled, "unanswered_timeouts": overloaded,
@@ -328,8 +396,11 @@ def check(tally: Tally, fake: FakeWeChatServer, client: redis.Redis, elapsed: fl
         "acked_applied": applied, "unacked_events": tally.unacked_events,
         "kills_web": tally.kills_web, "kills_jobs": tally.kills_jobs,
         "redis_restarts": tally.redis_restarts, "delivery_errors": tally.delivery_errors,
-        "late_replies": sum(sends.values()), "examples": examples[:10],
-        "pushes": "not measured: the push pipeline is not on this branch",
+        "late_replies": sum(sends.get(o, 0) for o in tally.messages), "examples": examples[:10],
+        "pushes_expected": len(push_counts),
+        "pushes_once": push_counts.count(1), "pushes_lost": push_counts.count(0),
+        "pushes_doubled": sum(1 for c in push_counts if c > 1),
+        "pushes_doubled_kill_window": kill_window,
     }
     if not quiet:
         print(json.dumps(result, ensure_ascii=False, indent=2))
@@ -344,7 +415,8 @@ def main() -> int:
     args = parser.parse_args()
     result = run(args.seconds, args.kill_every, args.clients)
     ok = (result["lost"] == 0 and result["doubled"] == 0
-          and result["acked_applied"] == result["acked_events"])
+          and result["acked_applied"] == result["acked_events"]
+          and result["pushes_once"] == result["pushes_expected"])
     return 0 if ok else 1
 
 

@@ -12,7 +12,10 @@ and junk on the tracking page and the URL check.
 
 Prints: requests by kind and status, the count of 5xx answers, hangs (no answer within 10 s),
 gunicorn worker restarts (worker pids that changed) and the server's memory (master + workers,
-RSS) before and after. Target: 0 5xx, 0 hangs, 0 restarts, memory stable.
+RSS) before and after. Target: 0 5xx, 0 hangs, 0 restarts, memory stable. Each hang is listed
+with what it was (kind, seed, method, path, body size, chunked or not, whether the client was
+the exception and its text, seconds into the run) so it can be replayed alone:
+`--replay KIND:SEED` sends just that request and prints what came back.
 """
 
 from __future__ import annotations
@@ -233,6 +236,38 @@ KINDS = {
 
 # Running it ------------------------------------------------------------------------------------
 
+def body_size(body: object) -> int | str:
+    """The body's length, or "chunked" for a generator (not consumed here)."""
+    if body is None:
+        return 0
+    if isinstance(body, bytes | str):
+        return len(body)
+    return "chunked"
+
+
+def describe_hang(kind: str, seed: int, method: str, path: str, size: object,
+                  headers: dict, exc: Exception, at: float, waited: float) -> str:
+    # A read timeout covers a blocked send too (urllib3 reports both as a read timeout);
+    # the exception's text tells them apart where it can.
+    phase = ("connecting" if isinstance(exc, requests.ConnectTimeout) else
+             f"reading or sending ({str(exc)[-60:]})")
+    chunked = " chunked" if headers.get("Transfer-Encoding") == "chunked" else ""
+    return (f"{kind} (--replay '{kind}:{seed}'): {method} {path.split('?')[0]}, body {size}"
+            f"{chunked}, {type(exc).__name__} while {phase} after {waited:.1f} s, "
+            f"{at:.0f} s into the run")
+
+
+def replay(base: str, kind: str, seed: int) -> None:
+    method, path, body, headers = KINDS[kind](random.Random(seed), int(time.time()))
+    began = time.perf_counter()
+    try:
+        resp = requests.request(method, base + path, data=body, headers=headers, timeout=HANG)
+        print(f"{kind}:{seed} -> {resp.status_code} in {time.perf_counter() - began:.2f} s: "
+              f"{resp.text[:200]!r}")
+    except requests.RequestException as exc:
+        print(f"{kind}:{seed} -> {type(exc).__name__} after {time.perf_counter() - began:.2f} s")
+
+
 def rss_kb(pids: list[int]) -> int:
     total = 0
     for pid in pids:
@@ -259,6 +294,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--replay", action="append", default=[], metavar="KIND:SEED",
+                        help="send only these requests (from a hang's line), then stop")
     args = parser.parse_args()
 
     redis.Redis.from_url(args.redis).flushdb()
@@ -277,6 +314,11 @@ def main() -> int:
                     break
             except requests.RequestException:
                 time.sleep(0.1)
+        if args.replay:
+            for item in args.replay:
+                kind, _, seed = item.rpartition(":")
+                replay(base, kind, int(seed))
+            return 0
         # Warm both workers (matcher built, jieba loaded) before measuring memory.
         warm = requests.Session()
         for n in range(40):
@@ -291,6 +333,8 @@ def main() -> int:
         by_kind: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
         five_xx: list[str] = []
         hangs = 0
+        hang_details: list[str] = []
+        started = time.perf_counter()
         lock = threading.Lock()
         local = threading.local()
 
@@ -301,14 +345,20 @@ def main() -> int:
             local.session = session
             method, path, body, headers = KINDS[kind](random.Random(seed), int(time.time()))
             status: int | str = "reset"
+            size = body_size(body)
+            began = time.perf_counter()
             for _attempt in range(2):
                 try:
                     resp = session.request(method, base + path, data=body, headers=headers,
                                            timeout=HANG)
                     status = resp.status_code
                     break
-                except requests.Timeout:
+                except requests.Timeout as exc:
                     status = "hang"
+                    with lock:
+                        hang_details.append(describe_hang(
+                            kind, seed, method, path, size, headers, exc,
+                            began - started, time.perf_counter() - began))
                     break
                 except requests.ConnectionError:
                     # The server closes a connection after refusing a body it did not read
@@ -326,7 +376,6 @@ def main() -> int:
                 elif isinstance(status, int) and status >= 500:
                     five_xx.append(f"{kind}: {status} {path[:80]}")
 
-        started = time.perf_counter()
         memory = [mem_before]
         with ThreadPoolExecutor(args.threads) as pool:
             chunk = max(1, args.count // 5)
@@ -355,6 +404,8 @@ def main() -> int:
     for line in five_xx[:10]:
         print(f"  {line}")
     print(f"hangs (> {HANG:.0f} s): {hangs}")
+    for line in hang_details:
+        print(f"  {line}")
     print(f"worker restarts: {restarts} (pids {workers_before} -> {workers_after}; "
           f"'Booting worker' lines: {booted}, 2 at start)")
     print(f"server memory (master + workers RSS): {mem_before / 1024:.1f} MB before, "

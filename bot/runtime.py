@@ -61,18 +61,21 @@ def build_runtime(
                                      config.redis_sentinel_master)
     client = redis_client or connect(url)
     clock = clock or SystemClock()
+    replies = Replies(config.replies_path, config.default_lang)
+    sms = build_sms(config, client, clock, replies, templates_path=config.push_templates)
     services = Services(
         config=config,
         redis=client,
         clock=clock,
-        replies=Replies(config.replies_path, config.default_lang),
+        replies=replies,
         handlers=build_registry(extra_handlers),
         dialogue=DialogueStore(client, config.dialogue_ttl),
         users=UserStore(client),
         unmatched=UnmatchedStore(client),
         prefs=PreferenceStore(client),
         intents=IntentStore(client, config.intents_path, config.data_dir),
-        orders=build_order_service(config, client, clock),
+        # With SMS configured, claiming another's order needs a code texted to its phone.
+        orders=build_order_service(config, client, clock, sms=sms.code_sender),
     )
     services.wechat = wechat if wechat is not None else WeChatAPI(config, client)
     jobs = Jobs(make_broker(url))
@@ -81,8 +84,6 @@ def build_runtime(
     coordinator = ReplyCoordinator(client, dispatcher, config.reply_deadline, jobs.late_reply)
     pushes = PushPipeline(services, jobs.push)
     jobs.bind(services, dispatcher, coordinator.leases, pushes)
-    sms = build_sms(config, client, clock, services.replies,
-                    templates_path=config.push_templates)
     extras = extend_pipeline(pushes, sms, jobs.sms)
     jobs.sms_fallback = extras.fallback
     return Runtime(services, dispatcher, coordinator, jobs, url, pushes, sms=sms, extras=extras)

@@ -17,6 +17,7 @@ import dramatiq
 
 from bot.platform.config import Config
 from bot.platform.logs import configure_logging
+from bot.platform.metrics import clear_dead, multiproc_dir
 from bot.platform.storage import redis_url_for
 from bot.runtime import build_runtime
 
@@ -34,6 +35,9 @@ def run_workers(processes: int = 2, threads: int = 8,
     # Children must reach the same Redis: with no REDIS_URL this starts the embedded one here.
     os.environ["REDIS_URL"] = redis_url_for(config.redis_url, config.data_dir,
                                             config.redis_sentinels, config.redis_sentinel_master)
+    # The children (spawned: they import prometheus_client afresh) write their samples where
+    # the web app's /metrics reads them.
+    clear_dead(multiproc_dir(config.data_dir))
     ctx = multiprocessing.get_context("spawn")
     children = [ctx.Process(target=target, args=(threads,), daemon=False) for _ in range(processes)]
     for child in children:

@@ -234,8 +234,10 @@ def _outcome(ctx: MessageContext, want: Want, found: Access, number: str) -> Ord
         return _found(ctx, found.order)
     if found.kind == VERIFY and found.order is not None:
         access = ctx.services.orders.access
-        if not access.start_claim(ctx.openid, found.order):
-            return ctx.reply("order_claim_code_wait")
+        refused = access.start_claim(ctx.openid, found.order)
+        if refused:
+            return ctx.reply("order_claim_code_failed" if refused == "failed"
+                             else "order_claim_code_wait")
         ctx.state.expect(want.handler, **{EXPECT: DIGITS, VERIFYING: found.order.order_id})
         if access.proof == SMS:
             return ctx.reply("order_claim_code_sent", phone=mask_phone(found.order.phone))

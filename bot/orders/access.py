@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.orders.claims import PHONE, SMS, ClaimCodes, ClaimLog, SendRefused, same
+from bot.orders.claims import PHONE, SMS, ClaimCodes, ClaimLog, SendFailed, SendRefused, same
 from bot.orders.guard import MissGuard
 from bot.orders.model import Order
 from bot.orders.shop_api import OrderAPIUnavailable
@@ -68,15 +68,18 @@ class OrderAccess:
         """What a claim needs: SMS (a code sent to the order's phone) or PHONE (the full one)."""
         return SMS if self.codes is not None else PHONE
 
-    def start_claim(self, openid: str, order: Order) -> bool:
-        """Send the claim code when claims go by SMS; False when none could be sent now."""
+    def start_claim(self, openid: str, order: Order) -> str:
+        """Send the claim code when claims go by SMS. "" when sent (or none needed); why not
+        otherwise: "failed" (the SMS did not go out) or "wait" (too many codes asked for)."""
         if self.codes is None:
-            return True
+            return ""
         try:
             self.codes.send(openid, order.order_id, order.phone)
+        except SendFailed:
+            return "failed"
         except SendRefused:
-            return False
-        return True
+            return "wait"
+        return ""
 
     def by_number(self, openid: str, order_id: str) -> Access:
         if self.guard.throttled(openid):

@@ -58,6 +58,10 @@ class SendRefused(RuntimeError):
     """No code now: too many asked for this order or by this customer, or SMS failed."""
 
 
+class SendFailed(SendRefused):
+    """The SMS provider did not take the code (down, refused): nothing was throttled."""
+
+
 @dataclass(frozen=True)
 class Claim:
     order_id: str
@@ -97,9 +101,10 @@ class ClaimCodes:
         try:
             self.sender.send_code(phone, code, CODE_TTL // 60)
         except Exception as exc:
+            # The throttles stay: a provider that timed out may still have sent it.
             self.redis.delete(key)
             log.warning("claim code for order %s not sent: %s", order_id, type(exc).__name__)
-            raise SendRefused("SMS failed") from exc
+            raise SendFailed("SMS failed") from exc
         log.info("claim code sent for order %s to %s", order_id, mask_id(openid))
 
     def check(self, openid: str, order_id: str, answer: str) -> int:

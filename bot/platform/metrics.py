@@ -1,11 +1,9 @@
 """Prometheus metrics: defined once here, counted where things happen, read at /metrics.
 
-Under gunicorn every worker is its own process: with PROMETHEUS_MULTIPROC_DIR set (gunicorn.conf
-sets it) each writes its samples to files there and a scrape adds them up (prometheus_client's
-multiprocess mode). Job workers on the same host with the same directory are added up too.
-
-Extension point for the push pipeline: PUSHES (kind, channel, status) is defined here for it to
-count each notification it sends.
+Under gunicorn every worker is its own process: with PROMETHEUS_MULTIPROC_DIR set each writes
+its samples to files there and a scrape adds them up (prometheus_client's multiprocess mode).
+gunicorn.conf and `python -m bot worker` both default it to `BOT_DATA_DIR/metrics`
+(`multiproc_dir`), so the job workers' counts (late replies, pushes) reach the web app's scrape.
 """
 
 from __future__ import annotations
@@ -35,7 +33,7 @@ WEBHOOK_EVENTS = Counter("bot_webhook_events_total", "Order webhook events, by r
                          ["result"])
 WECHAT_API_ERRORS = Counter("bot_wechat_api_errors_total", "WeChat API errors, by errcode "
                             "(unavailable: no answer or an HTTP error)", ["errcode"])
-# Extension point: the push pipeline counts every notification here.
+# Counted by the push log (bot/pushes/log.py) once a decision's write succeeded.
 PUSHES = Counter("bot_pushes_total", "Notifications pushed, by kind, channel and status",
                  ["kind", "channel", "status"])
 
@@ -54,6 +52,39 @@ class QueueDepth:
         except Exception:   # Redis down: the scrape still answers, without this gauge
             return []
         return [family]
+
+
+def multiproc_dir(data_dir: str | os.PathLike[str]) -> str:
+    """Set PROMETHEUS_MULTIPROC_DIR (unless set) to `data_dir`/metrics and return it. Must run
+    before the processes that count import prometheus_client: its value class is chosen then."""
+    path = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
+                                 os.path.join(os.path.abspath(data_dir), "metrics"))
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def clear_dead(path: str) -> None:
+    """Remove sample files of processes no longer running (a previous run's, which would be
+    added to this one's), keeping those of live processes: web and job workers share the
+    directory and start in either order."""
+    for name in os.listdir(path):
+        stem, ext = os.path.splitext(name)
+        pid = stem.rpartition("_")[2]
+        if ext == ".db" and not (pid.isdigit() and _alive(int(pid))):
+            try:
+                os.remove(os.path.join(path, name))
+            except FileNotFoundError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:     # someone else's process: alive
+        return True
+    return True
 
 
 def registry() -> CollectorRegistry:

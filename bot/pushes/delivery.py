@@ -229,13 +229,14 @@ class Delivery:
                 for rec, part in zip(members, parts, strict=True):
                     self.log.record(rec.order_id, push_id=rec.push_id, kind=part.kind,
                                     status=MERGED, reason=f"{len(parts)} orders in one message",
-                                    at=now, into=msg_id, pipe=pipe)
+                                    at=now, into=msg_id, pipe=pipe,
+                                    outcome=False)   # a step: its outcome is the message's
             opened = (msg_id, {"openid": openid, "content": content, "attempts": 0,
                                "members": [m.push_id for m in members]}, members)
         if unlock:
             # EVAL, not EVALSHA: a pipeline would first ask SCRIPT EXISTS (a round trip).
             pipe.eval(_UNLOCK, 1, _lock_key(openid), unlock)
-        pipe.execute()
+        self.log.execute(pipe)
         return opened
 
     def _finish(self, pipe: Any, rec: PushRecord, status: str, reason: str, now: float,
@@ -343,7 +344,7 @@ class Delivery:
             pipe.expire(self.store.kf_key(openid, window), 3 * 86_400)
         if wechat_msgid:
             pipe.set(f"pushes:wxmsg:{wechat_msgid}", msg_id, ex=7 * 86_400)
-        pipe.execute()
+        self.log.execute(pipe)
         return "sent"
 
     def _retry(self, msg_id: str, members: list[PushRecord], channel: str,
@@ -357,7 +358,7 @@ class Delivery:
             self.log.record(rec.order_id, push_id=rec.push_id, kind=rec.kind, status=RETRYING,
                             channel=channel, reason=failed.reason, code=failed.code, at=now,
                             attempt=attempt, pipe=pipe)
-        pipe.execute()
+        self.log.execute(pipe)
         self.store.release_claim(msg_id)
         raise RetryLater(f"{channel} {failed.code}")
 
@@ -369,7 +370,7 @@ class Delivery:
             self.store.finish(rec, "failed", reason, pipe, code=code)
             self.log.record(rec.order_id, push_id=rec.push_id, kind=rec.kind, status=FAILED,
                             channel=channel, reason=reason, code=code, at=now, pipe=pipe)
-        pipe.execute()
+        self.log.execute(pipe)
         return "failed"
 
     def _defer(self, msg_id: str, members: list[PushRecord], until: float, now: float) -> str:
@@ -382,7 +383,7 @@ class Delivery:
             self.store.hold(rec, until, "quota", pipe)
             self.log.record(rec.order_id, push_id=rec.push_id, kind=rec.kind, status=HELD,
                             reason="quota", at=now, until=until, pipe=pipe)
-        pipe.execute()
+        self.log.execute(pipe)
         return "held"
 
 

@@ -160,7 +160,7 @@ class PushPipeline:
             for pid, plan in created:
                 self.log.record(plan.order_id, push_id=pid, kind=plan.kind, status=QUEUED,
                                 at=now, pipe=pipe)
-            pipe.execute()
+            self.log.execute(pipe)
             if self._enqueue_job is not None:
                 for pid, plan in created:
                     if id(plan) not in later:

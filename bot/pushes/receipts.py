@@ -83,5 +83,5 @@ class Receipts:
                             channel=message.get("channel", ""), reason="" if ok else status,
                             at=at, pipe=pipe)
         pipe.hset(f"pushes:m:{msg_id}", "receipt", status)
-        pipe.execute()
+        self.log.execute(pipe)
         return msg_id

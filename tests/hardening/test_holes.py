@@ -3,6 +3,8 @@ authenticated and pinned, and log lines carry no full openid, phone or secret.""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.orders.shop_api import OrderAPI, OrderAPIUnavailable
@@ -83,3 +85,85 @@ def test_redactor_masks_ids_phones_and_secrets():
     assert "202611240001" in line                # order numbers are no personal data
     assert "tiny" in line                        # too short to be a real secret
     assert mask_id("oUserA000000000000000000001") == "oUser…01"
+
+
+# Claiming an order not owned by the openid, through the signed WeChat callback -------------
+
+BOB, EVE = "oBobClaims000000000000000001", "oEveClaims000000000000000001"
+GATEWAY_SECRET = "sms-gateway-secret"
+
+
+@pytest.fixture
+def sms_gateway():
+    from bot.local.fake_sms import FakeSmsGateway
+
+    server = FakeSmsGateway(GATEWAY_SECRET).start()
+    yield server
+    server.stop()
+
+
+def _shop(make_app, clock, **settings):
+    from tests.conftest import simulator_for
+    from tests.fixtures.orders import event, post_signed
+
+    app = make_app(**settings)
+    app.extensions["bot"].intents.seed_defaults()
+    client = app.test_client()
+
+    def order(order_id: str, phone: str = "13800005678") -> None:
+        body = event(order_id, "in_transit", hours=-1, phone=phone)
+        assert post_signed(client, body).status_code == 200
+
+    return order, simulator_for(app, clock, client)
+
+
+def _sms_settings(gateway) -> dict:
+    return {"sms_provider": "webhook", "sms_webhook_url": gateway.url + "/",
+            "sms_webhook_secret": GATEWAY_SECRET, "sms_sign_name": "好物小店"}
+
+
+def test_with_sms_configured_a_claim_needs_the_code_texted_to_the_orders_phone(
+        make_app, clock, sms_gateway, r):
+    order, chat = _shop(make_app, clock, **_sms_settings(sms_gateway))
+    order("300001")
+    ask = chat.text(BOB, "查订单 300001")
+    assert "138****5678" in ask and "6 位验证码" in ask
+    (sms,) = sms_gateway.messages
+    assert sms["phone"] == "13800005678" and sms["kind"] == "claim_code"
+    code = re.search(r"验证码(\d+)", sms["text"]).group(1)
+    assert len(code) == 6 and sms["text"].startswith("【好物小店】")
+    assert "回T退订" not in sms["text"]
+    assert "验证成功" not in chat.text(BOB, "5678")      # the parcel's last four: no proof
+    assert "验证成功" in chat.text(BOB, code)
+    assert r.hget("orders:order:300001", "openid") == BOB
+
+
+def test_with_sms_three_wrong_codes_spend_the_claim(make_app, clock, sms_gateway, r):
+    order, chat = _shop(make_app, clock, **_sms_settings(sms_gateway))
+    order("300002")
+    chat.text(EVE, "300002")
+    code = re.search(r"验证码(\d+)", sms_gateway.messages[0]["text"]).group(1)
+    wrong = "000000" if code != "000000" else "111111"
+    assert "验证码不对" in chat.text(EVE, wrong)
+    assert "验证码不对" in chat.text(EVE, wrong)
+    assert "验证码不对" not in chat.text(EVE, wrong)    # the third: no more tries
+    assert "验证成功" not in chat.text(EVE, code)       # the code is spent, the right one too
+    assert r.hget("orders:order:300002", "openid") in ("", None)
+
+
+def test_a_failed_code_sms_says_so_not_too_many_codes(make_app, clock, sms_gateway):
+    order, chat = _shop(make_app, clock, **_sms_settings(sms_gateway))
+    order("300003")
+    sms_gateway.fail(status=400, times=1)                  # the gateway refuses it
+    answer = chat.text(BOB, "300003")
+    assert "发不出去" in answer and "太频繁" not in answer and "6 位验证码" not in answer
+
+
+def test_without_sms_a_claim_needs_the_full_phone_number(make_app, clock, r):
+    order, chat = _shop(make_app, clock)
+    order("300004")
+    assert "完整手机号" in chat.text(BOB, "查订单 300004")
+    assert "验证成功" not in chat.text(BOB, "5678")
+    chat.text(BOB, "查订单 300004")
+    assert "验证成功" in chat.text(BOB, "13800005678")
+    assert r.hget("orders:order:300004", "openid") == BOB

@@ -82,3 +82,90 @@ def test_gunicorn_workers_are_added_up_and_metrics_bind_is_separate(start_gunico
     assert _value(separate, "bot_callbacks_total", outcome="reply") == 12
     assert _value(on_app, "bot_callbacks_total", outcome="reply") == 12
     assert requests.get(f"{base}/metrics", timeout=5).status_code == 401
+
+
+def _pushes(text: str, **labels: str) -> float:
+    return _value(text, "bot_pushes_total", **labels)
+
+
+def test_pushes_count_each_outcome_once_after_its_write_and_not_retries(push_env):
+    """bot_pushes_total counts a push's outcome once: a send that failed twice and was retried
+    counts one `sent`, a suppressed push one `suppressed`, and a job run again after the
+    send counts nothing more."""
+    from bot.platform import metrics
+    from tests.pushes.test_rules import shipped
+
+    env = push_env()
+    env.user("oPushMetrics1")
+    before = metrics.render()[0].decode()
+    env.fake.inject("message/custom/send", errcode=-1)
+    env.fake.inject("message/custom/send", http_status=502)
+    outcomes = env.flow(shipped("810001", "oPushMetrics1"))
+    assert outcomes.count("retry") == 2 and outcomes[-1] == "sent"
+    pid = env.log("810001")[-1]["push_id"]
+    assert env.pushes.deliver(pid) == "sent"          # a redelivered job: already sent
+    env.user("oPushMetrics2", consent="refused", window=False)
+    env.flow(shipped("810002", "oPushMetrics2"))
+    after = metrics.render()[0].decode()
+    sent = {"kind": "order_shipped", "channel": "kf", "status": "sent"}
+    assert _pushes(after, **sent) == _pushes(before, **sent) + 1
+    suppressed = [e for e in env.log("810002") if e["status"] == "suppressed"]
+    assert len(suppressed) == 1
+    labels = {"kind": "order_shipped", "channel": "none", "status": "suppressed"}
+    assert _pushes(after, **labels) == _pushes(before, **labels) + 1
+    for status in ("queued", "retrying"):       # steps, not outcomes
+        assert f'status="{status}"' not in after
+
+
+def test_a_job_worker_process_counts_reach_the_web_apps_metrics(start_gunicorn, fake_wechat,
+                                                                make_app, redis_url, tmp_path):
+    """`python -m bot worker` (spawned processes) and gunicorn share BOT_DATA_DIR/metrics: the
+    push a job worker sends is counted in the web app's /metrics."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.fixtures.gunicorn import ROOT
+    from tests.fixtures.wechat_api import wait_for
+
+    settings = {"WECHAT_API_BASE_URL": fake_wechat.url, "QUIET_HOURS": "off",
+                "PUSH_BEST_HOUR": "0", "PUSH_MERGE_DELAY": "0"}
+    base, _ = start_gunicorn(METRICS_TOKEN="m-token-123", **settings)
+    rt = make_app().extensions["bot_runtime"]
+    rt.pushes.ensure_group()        # as a worker does at its start, before the event
+    services = rt.services
+    now, openid = time.time(), "oWorkerMetrics00000000000001"
+    services.users.subscribed(openid, now - 86_400)
+    services.users.seen(openid, now)
+    services.prefs.set(openid, consent="given", at=now)
+    env = {**os.environ, "BOT_DEMO": "1", "REDIS_URL": redis_url, "BOT_DATA_DIR": str(tmp_path),
+           **settings}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    worker = subprocess.Popen([sys.executable, "-m", "bot", "worker", "--processes", "1",
+                               "--threads", "2"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=open(tmp_path / "w.log", "w"))
+    try:
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        body = json.dumps({"event_id": "evt-worker-metrics", "occurred_at": datetime.now(
+            ZoneInfo("Asia/Shanghai")).isoformat(), "order": {
+                "order_id": "810010", "status": "paid", "openid": openid}}).encode()
+        resp = requests.post(f"{base}/hooks/orders", data=body, timeout=5,
+                             headers={"X-Signature": sign("demo-webhook-secret", body)})
+        assert resp.status_code == 200
+        assert wait_for(lambda: fake_wechat.calls("message/custom/send", openid=openid), 60), (
+            services.users.redis.lrange("pushes:log:810010", 0, -1), fake_wechat.calls(),
+            (tmp_path / "w.log").read_text()[-3000:])
+
+        def scrape() -> str:
+            return requests.get(f"{base}/metrics", timeout=5, headers={
+                "Authorization": "Bearer m-token-123"}).text
+
+        labels = {"kind": "order_paid", "channel": "kf", "status": "sent"}
+        assert wait_for(lambda: _pushes(scrape(), **labels) == 1, 10), scrape()
+        assert any(Path(tmp_path, "metrics").glob("counter_*.db"))
+    finally:
+        worker.terminate()
+        worker.wait(30)

@@ -241,3 +241,115 @@ def test_callback_query_with_hostile_values_is_refused(client):
     for value in ["\x00", "9" * 400, "-1", "1e10", "１７００００００００"]:
         query = urlencode({"timestamp": value, "nonce": value, "signature": value})
         assert client.post(f"/wechat?{query}", data=b"<xml/>").status_code == 403
+
+
+# The SMS reply webhook (/hooks/sms): the shop's gateway (signed JSON) and Alibaba Cloud's
+# SmsUp push (a list, with ?token=) ---------------------------------------------------------
+
+SMS_SECRET, SMS_TOKEN, SMS_PHONE = "sms-hook-secret", "sms-hook-token", "13812345678"
+SMS_STATUSES = {200, 400, 404, 413}
+sms_phones = st.one_of(st.just(SMS_PHONE), st.just("+86 138-1234-5678"), hostile_text,
+                       st.integers(), st.none(), st.just("1" * 16))
+sms_texts = st.one_of(st.sampled_from(["T", "TD", "退订", "好的", ""]), hostile_text,
+                      # An opt-out word with a lone surrogate once reached Redis: a 500.
+                      st.sampled_from(["退订\ud800", "T\udfff", "TD\ud800x"]),
+                      st.text(min_size=990, max_size=1010), st.integers(), st.none())
+webhook_replies = st.one_of(
+    json_values,
+    st.fixed_dictionaries({}, optional={"phone": sms_phones, "text": sms_texts,
+                                        "received_at": json_values}),
+)
+aliyun_item = st.fixed_dictionaries({}, optional={
+    "phone_number": sms_phones, "content": sms_texts, "send_time": json_values,
+    "sign_name": hostile_text, "dest_code": json_values, "sequence_id": json_values})
+aliyun_pushes = st.one_of(json_values, aliyun_item, st.lists(aliyun_item, max_size=4),
+                          st.lists(st.just({"phone_number": SMS_PHONE, "content": "T"}),
+                                   min_size=99, max_size=102))
+deep_json = st.builds(
+    lambda depth, obj: ('{"a":' * depth + "1" + "}" * depth if obj
+                        else "[" * depth + "]" * depth).encode(),
+    st.integers(1, 12_000), st.booleans())   # past the stack, mostly under the size limit
+
+
+@pytest.fixture
+def sms_app(make_app):
+    from tests.fixtures.orders import event
+
+    app = make_app(sms_provider="webhook", sms_webhook_url="http://127.0.0.1:9/",
+                   sms_webhook_secret=SMS_SECRET, sms_hook_token=SMS_TOKEN,
+                   sms_sign_name="好物小店")
+    app.extensions["bot"].orders.apply_payload(event("202611240077", "paid", phone=SMS_PHONE))
+    return app
+
+
+def _sms_answer_ok(resp) -> None:
+    assert resp.status_code in SMS_STATUSES, resp.data
+    if resp.status_code == 400:
+        assert resp.json["field"]
+
+
+@FUZZ
+@given(body=st.one_of(webhook_replies.map(lambda b: json.dumps(b, ensure_ascii=False)
+                                          .encode("utf-8", "surrogatepass")),
+                      deep_json, st.binary(max_size=300)))
+def test_sms_gateway_reply_answers_200_400_or_404_when_signed(sms_app, r, body):
+    from bot.pushes.sms.signing import HEADER
+    from bot.pushes.sms.signing import sign as sms_sign
+
+    resp = sms_app.test_client().post("/hooks/sms", data=body,
+                                      headers={HEADER: sms_sign(SMS_SECRET, body)})
+    _sms_answer_ok(resp)
+
+
+@FUZZ
+@given(body=st.one_of(aliyun_pushes.map(lambda b: json.dumps(b, ensure_ascii=False)
+                                        .encode("utf-8", "surrogatepass")),
+                      deep_json, st.binary(max_size=300)))
+def test_sms_aliyun_push_answers_200_400_or_404_with_the_token(sms_app, r, body):
+    resp = sms_app.test_client().post(f"/hooks/sms?token={SMS_TOKEN}", data=body,
+                                      content_type="application/json")
+    _sms_answer_ok(resp)
+    if resp.status_code == 200:
+        assert resp.json["code"] == 0
+
+
+@FUZZ
+@given(body=st.binary(max_size=300), header=st.one_of(st.none(), hostile_text),
+       token=st.one_of(st.none(), hostile_text))
+def test_sms_hook_unsigned_or_wrong_token_is_401_and_changes_nothing(sms_app, r, body, header,
+                                                                     token):
+    from bot.pushes.sms.signing import HEADER
+
+    query = "" if token is None else "?" + urlencode({"token": token})
+    headers = {} if header is None else {HEADER: header.encode("utf-8", "replace")
+                                         .decode("latin-1")}
+    keys = set(r.keys("sms:*"))
+    resp = sms_app.test_client().post("/hooks/sms" + query, data=body, headers=headers)
+    if token == SMS_TOKEN:      # (never drawn, but would be a valid push)
+        return
+    assert resp.status_code == 401, resp.data
+    assert set(r.keys("sms:*")) == keys
+
+
+@pytest.mark.parametrize("shape", ["webhook", "aliyun"])
+@pytest.mark.parametrize("body", ['{"a":' * 5_000 + "1" + "}" * 5_000,
+                                  "[" * 20_000 + "]" * 20_000,
+                                  json.dumps({"phone": SMS_PHONE, "text": "退订\ud800"}),
+                                  json.dumps([{"phone_number": SMS_PHONE,
+                                               "content": "退订\ud800"}])])
+def test_sms_hook_deep_json_and_lone_surrogates_are_400_not_500(sms_app, r, shape, body):
+    """Found by these properties: JSON nested deeper than the stack but under the size limit
+    (RecursionError) and an opt-out word with a lone surrogate (Redis cannot store it) answered
+    500; the provider would retry forever."""
+    from bot.pushes.sms.signing import HEADER
+    from bot.pushes.sms.signing import sign as sms_sign
+
+    raw = body.encode()
+    if shape == "webhook":
+        resp = sms_app.test_client().post("/hooks/sms", data=raw,
+                                          headers={HEADER: sms_sign(SMS_SECRET, raw)})
+    else:
+        resp = sms_app.test_client().post(f"/hooks/sms?token={SMS_TOKEN}", data=raw)
+    assert resp.status_code == 400, resp.data
+    assert resp.json["field"]
+    assert not r.keys("sms:optout*")

@@ -87,13 +87,19 @@ def sms_reply() -> Response:
 def _load(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):   # nesting deeper than the stack: not a reply either
         raise _Bad(400, "invalid JSON", field="body") from None
 
 
 def _text(value: Any, field: str) -> str:
     if not isinstance(value, str) or len(value) > MAX_TEXT:
         raise _Bad(400, "invalid field", field=field, detail=f"a string of at most {MAX_TEXT}")
+    # JSON may carry lone surrogates ("\ud800"): no UTF-8 can store them, so Redis would fail.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Bad(400, "invalid field", field=field,
+                   detail="not valid Unicode (a lone surrogate)") from None
     return value
 
 

@@ -12,6 +12,7 @@ from bot.conversation.replies import Replies
 from bot.platform.clock import Clock
 from bot.platform.config import Config
 from bot.pushes.hours import Window
+from bot.pushes.sms.claim_codes import SmsCodeSender, code_sender
 from bot.pushes.sms.optout import OptOutStore, OptOutWords
 from bot.pushes.sms.provider import SmsProvider
 from bot.pushes.sms.sender import SmsRules, SmsSender
@@ -26,6 +27,8 @@ class SmsKit:
     words: OptOutWords
     needs_action_words: tuple[str, ...]
     words_data: dict
+
+    code_sender: SmsCodeSender | None = None   # claims' one-time codes (None: no SMS)
 
     def needs_action(self, reason: str) -> bool:
         """Whether an exception's reason asks something of the customer (SMS even at night)."""
@@ -78,4 +81,5 @@ def build_sms(config: Config, client: redis.Redis, clock: Clock, replies: Replie
         optouts=optouts, words=OptOutWords.load(config.intents_path),
         needs_action_words=tuple(str(w).lower() for w in data.get("exception_needs_action", [])),
         words_data=data,
+        code_sender=code_sender(provider, replies, config.sms_sign_name, rules.aliyun_templates),
     )
