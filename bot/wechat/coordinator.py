@@ -41,7 +41,13 @@ POLL_INTERVAL = 0.05
 # past their deadline do not hold up fresh messages.
 HANDLER_THREADS = 32
 
-OWNER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner() -> str:
+    """Who holds a lease or answered a message: this host and process. Read per call, not at
+    import: a gunicorn master that imported the bot before forking would give every worker
+    its own pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 Dispatch = Callable[..., "Reply | None"]    # dispatch(msg, preloaded=None, pipe=None)
 
@@ -106,7 +112,7 @@ class ReplyCoordinator:
         result = self.lane.run_script(
             self.claim,
             [key, f"{key}:lease", f"{key}:late", *preload_keys],
-            [record, RECORD_TTL, OWNER, LEASE_TTL, flood_ttl, INFO_FETCH_TTL],
+            [record, RECORD_TTL, owner(), LEASE_TTL, flood_ttl, INFO_FETCH_TTL],
         )
         if result[0] == 1:
             return self._process(msg, key, received_at, result[1:])
@@ -189,7 +195,7 @@ def run_and_store(
         "reply": reply.text if reply else "",
         "kind": reply.kind if reply else "",
         "at": time.time(),
-        "by": OWNER,
+        "by": owner(),
     }
     pipe.set(key, json.dumps(record, ensure_ascii=False), ex=RECORD_TTL)
     pipe.delete(f"{key}:lease")
@@ -232,7 +238,7 @@ class Leases:
 
     def try_take(self, key: str) -> bool:
         """Take a lease only if nobody holds it (a takeover after the holder died)."""
-        return bool(self.redis.set(f"{key}:lease", OWNER, nx=True, ex=LEASE_TTL))
+        return bool(self.redis.set(f"{key}:lease", owner(), nx=True, ex=LEASE_TTL))
 
     def hold(self, key: str) -> None:
         """Keep renewing `key`'s lease (taken already) until `release`."""
@@ -259,7 +265,7 @@ class Leases:
         try:
             pipe = self.redis.pipeline(transaction=False)
             for key in keys:
-                pipe.set(f"{key}:lease", OWNER, ex=LEASE_TTL)
+                pipe.set(f"{key}:lease", owner(), ex=LEASE_TTL)
             pipe.execute()
         except redis.RedisError:
             log.warning("could not renew %d lease(s)", len(keys))
