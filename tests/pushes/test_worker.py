@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -204,9 +205,15 @@ def test_a_worker_killed_in_the_middle_of_500_pushes(r, start_gunicorn, fake_wec
     fake_wechat.inject(TEMPLATE, delay=0.01, times=10_000)
     first = worker_proc(PUSH_TEMPLATES=templates, QUIET_HOURS="off")
     assert wait_for(lambda: worker_ready(r), 60)
-    shop = Shop(base)
-    for n, openid in enumerate(users):
-        shop.post(f"92{n:04d}", "shipped", openid, carrier="SF", tracking_no=f"SF92{n:04d}")
+
+    def post_share(share: int) -> None:   # four shops posting at once, as a busy shop would
+        shop = Shop(base)
+        for n in range(share, len(users), 4):
+            shop.post(f"92{n:04d}", "shipped", users[n], carrier="SF",
+                      tracking_no=f"SF92{n:04d}")
+
+    with ThreadPoolExecutor(4) as posting:
+        list(posting.map(post_share, range(4)))
     assert wait_for(lambda: len(fake_wechat.calls(TEMPLATE)) >= 100, 60)
     stop(first, signal.SIGKILL)
     at_kill = len(delivered(fake_wechat, TEMPLATE))
