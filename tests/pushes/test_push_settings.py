@@ -14,6 +14,7 @@ from bot.pushes.hours import parse_windows
 from bot.pushes.settings import PushSettings
 from bot.pushes.settings_store import (
     KEY,
+    PUSH_FIELDS,
     InvalidSetting,
     PushSettingsStore,
     parse_cap,
@@ -65,8 +66,9 @@ def test_the_environment_is_the_default_until_overridden(r):
     rules = store.current()
     assert (rules.quiet_text, rules.daily_cap, rules.transit_interval) == \
         ("22:00-08:00", 5, 4 * 3600)
-    assert store.describe() == [("quiet_hours", "22:00-08:00", False), ("daily_cap", "5", False),
-                                ("transit_interval", "4", False)]
+    assert store.describe(PUSH_FIELDS) == [("quiet_hours", "22:00-08:00", False),
+                                           ("daily_cap", "5", False),
+                                           ("transit_interval", "4", False)]
     changed = store.change(quiet_hours="off", daily_cap="3", transit_interval="6")
     assert changed == {"quiet_hours": ("22:00-08:00", "off"), "daily_cap": ("5", "3"),
                        "transit_interval": ("4", "6")}
