@@ -1,8 +1,9 @@
 """`python -m bot pushes settings [KIND on|off] [--quiet-hours HH:MM-HH:MM|off|default]
-[--daily-cap N|default] [--transit-interval HOURS|default]` and `python -m bot pushes export
---from DATE --to DATE`: the merchant's switches and rules (the same Redis the console writes,
-audited as the CLI user), and the push log as CSV, on REDIS_URL or the embedded Redis, without
-WeChat credentials (like `intents`)."""
+[--daily-cap N|default] [--transit-interval HOURS|default]
+[--sms-quiet-hours HH:MM-HH:MM|default] [--sms-daily-cap N|default]` and `python -m bot
+pushes export --from DATE --to DATE`: the merchant's switches and rules (the same Redis the
+console writes, audited as the CLI user), and the push log as CSV, on REDIS_URL or the
+embedded Redis, without WeChat credentials (like `intents`)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from bot.pushes.settings import PushSettings
 from bot.pushes.settings_store import (
     CAP,
     QUIET,
+    SMS_CAP,
+    SMS_QUIET,
     TRANSIT,
     InvalidSetting,
     PushSettingsStore,
@@ -32,7 +35,8 @@ from bot.pushes.store import PushStore
 from bot.pushes.switches import LOGISTICS, Switches, UnknownKind
 
 # The environment's push rules: the defaults a merchant's change overrides.
-RULE_ENV = {"quiet_hours": str, "push_daily_cap": int, "push_transit_interval": int}
+RULE_ENV = {"quiet_hours": str, "push_daily_cap": int, "push_transit_interval": int,
+            "sms_quiet_hours": str, "sms_daily_cap": int}
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -49,6 +53,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     settings.add_argument("--transit-interval", metavar="HOURS",
                           help="hours between in-transit pushes, 1-72 (default: "
                                "PUSH_TRANSIT_INTERVAL)")
+    settings.add_argument("--sms-quiet-hours", metavar="HH:MM-HH:MM",
+                          help="no SMS in this window but for exceptions needing the "
+                               "customer; never off (default: SMS_QUIET_HOURS)")
+    settings.add_argument("--sms-daily-cap", metavar="N",
+                          help="SMS per phone per day, 1-50 (default: SMS_DAILY_CAP)")
     export = sub.add_parser("export", help="write the push log as CSV")
     export.add_argument("--from", dest="start", required=True, type=date.fromisoformat,
                         help="first day (YYYY-MM-DD, shop time)")
@@ -101,7 +110,9 @@ def settings(switches: Switches, kind: str | None, state: str | None,
              args: argparse.Namespace | None = None) -> int:
     wanted = {field: value for field, value in (
         (QUIET, getattr(args, "quiet_hours", None)), (CAP, getattr(args, "daily_cap", None)),
-        (TRANSIT, getattr(args, "transit_interval", None))) if value is not None}
+        (TRANSIT, getattr(args, "transit_interval", None)),
+        (SMS_QUIET, getattr(args, "sms_quiet_hours", None)),
+        (SMS_CAP, getattr(args, "sms_daily_cap", None))) if value is not None}
     if wanted and rules is not None:
         if kind is not None:
             print("error: switch a kind and change the rules in two commands", file=sys.stderr)
@@ -132,7 +143,8 @@ def settings(switches: Switches, kind: str | None, state: str | None,
 
 
 def show_rules(rules: PushSettingsStore) -> None:
-    """The three rules, each as `field value default|override` (transit in hours)."""
+    """The rules (the SMS ones too: the CLI may run where SMS_PROVIDER is not set), each as
+    `field value default|override` (transit in hours)."""
     for field, value, override in rules.describe():
         shown = f"{value}h" if field == TRANSIT else value
         print(f"{field:24} {shown:12} {'override' if override else 'default'}")

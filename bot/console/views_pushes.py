@@ -1,7 +1,8 @@
 """Pushes: the rules in force and the merchant's changes to them (switches per kind, quiet
-hours, daily cap, in-transit interval: admins only, audited), counts by kind, channel and
-status, each order's push log, and a CSV export of the daily counts. The environment's values
-(QUIET_HOURS, PUSH_DAILY_CAP, PUSH_TRANSIT_INTERVAL) are the defaults; a change is kept in
+hours, daily cap, in-transit interval, and with SMS_PROVIDER set the SMS night hours and daily
+cap: admins only, audited), counts by kind, channel and status, each order's push log, and a
+CSV export of the daily counts. The environment's values (QUIET_HOURS, PUSH_DAILY_CAP,
+PUSH_TRANSIT_INTERVAL, SMS_QUIET_HOURS, SMS_DAILY_CAP) are the defaults; a change is kept in
 Redis and in force in every worker within a second (bot/pushes/settings_store.py)."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from flask import Response, abort, flash, redirect, request, url_for
 from bot.console.blueprint import bp, console, form_text, page
 from bot.console.security import ADMIN, AGENT, role
 from bot.pushes.kinds import KINDS
-from bot.pushes.settings_store import FIELDS, InvalidSetting, release_held
+from bot.pushes.settings_store import FIELDS, PUSH_FIELDS, InvalidSetting, release_held
 from bot.pushes.switches import (
     LOGISTICS,
     WARN_EXCEPTIONS_KEPT,
@@ -35,6 +36,15 @@ def _pipeline():  # noqa: ANN202
     return pushes
 
 
+def _sms_on() -> bool:
+    return bool(console().services.config.sms_provider)
+
+
+def _fields() -> tuple[str, ...]:
+    """The settings this shop has: the SMS ones only where SMS is configured."""
+    return FIELDS if _sms_on() else PUSH_FIELDS
+
+
 @bp.route("/pushes")
 @role(ADMIN)
 def pushes():  # noqa: ANN201
@@ -49,26 +59,28 @@ def pushes():  # noqa: ANN201
         by_kind.setdefault(kind, {})[status] = value
     return page("pushes.html", days=days, days_shown=DAYS_SHOWN, counts=counts,
                 by_kind=by_kind, kinds=sorted(KINDS.values(), key=lambda k: k.name),
-                settings=pipeline.settings, rules=pipeline.rules.describe(),
+                settings=pipeline.settings, rules=pipeline.rules.describe(_fields()),
+                sms=_sms_on(),
                 switches=Switches(c.services.redis).all(), logistics=LOGISTICS)
 
 
 @bp.route("/pushes/settings", methods=["POST"])
 @role(ADMIN)
 def push_settings():  # noqa: ANN201
-    """Quiet hours, daily cap, in-transit interval: each field typed differently from what is
-    in force is changed (`default`, or the reset button, brings back the environment's value);
-    one bad value changes nothing."""
+    """Quiet hours, daily cap, in-transit interval (and the SMS night hours and cap): each
+    field typed differently from what is in force is changed (`default`, or the reset button,
+    brings back the environment's value); one bad value changes nothing."""
     c = console()
     store = _pipeline().rules
-    shown = {field: value for field, value, _ in store.describe()}
+    fields = _fields()
+    shown = {field: value for field, value, _ in store.describe(fields)}
     reset = form_text("reset", 32)
     if reset:
-        if reset not in FIELDS:
+        if reset not in fields:
             abort(400)
         wanted = {reset: "default"}
     else:
-        wanted = {f: v for f in FIELDS if (v := form_text(f, 32)) and v != shown[f]}
+        wanted = {f: v for f in fields if (v := form_text(f, 32)) and v != shown[f]}
     if not wanted:
         flash("push_settings_unchanged", "ok")
         return redirect(url_for("console.pushes"))

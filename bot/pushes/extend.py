@@ -41,6 +41,8 @@ def extend_pipeline(pipeline: PushPipeline, kit: SmsKit,
     fallback = SmsFallback(kit, services.orders, services.prefs, pipeline.log, pipeline.store,
                            switches, pipeline.clock, enqueue_sms)
     pipeline.delivery.switched_off = lambda kind: not switches.is_on(kind)
+    # The SMS night hours and cap through the pushes' own cached rules: one read per process.
+    kit.sender.in_force = pipeline.rules.current
     if kit.provider is not None:
         # With SMS_PROVIDER unset nothing of the SMS side runs (no jobs, no log entries).
         pipeline.chooser.add(SmsChannel(fallback))

@@ -16,9 +16,10 @@ class Window:
 
     @classmethod
     def parse(cls, spec: str) -> Window:
-        """`HH:MM-HH:MM`; a window whose end is before its start runs past midnight."""
+        """`HH:MM-HH:MM`; a window whose end is before its start runs past midnight. `H:MM`
+        too, as config.py lets it through (SMS_QUIET_HOURS=21:00-7:00)."""
         try:
-            start, end = (part.strip() for part in spec.split("-", 1))
+            start, end = (part.strip().zfill(5) for part in spec.split("-", 1))
             return cls(dtime.fromisoformat(start), dtime.fromisoformat(end))
         except ValueError:
             raise ValueError(f"{spec!r} is not a HH:MM-HH:MM window") from None

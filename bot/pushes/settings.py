@@ -52,6 +52,8 @@ class PushSettings:
     kf_quota: int
     merge_delay: float
     tz: str
+    sms_quiet: str       # the SMS fallback's own night hours and cap (bot/pushes/sms)
+    sms_daily_cap: int
 
     @classmethod
     def from_config(cls, config: Config) -> PushSettings:
@@ -59,7 +61,8 @@ class PushSettings:
                    transit_interval=config.push_transit_interval,
                    daily_cap=config.push_daily_cap, templates_path=config.push_templates,
                    kf_quota=config.push_kf_quota, merge_delay=config.push_merge_delay,
-                   tz=config.timezone)
+                   tz=config.timezone, sms_quiet=config.sms_quiet_hours,
+                   sms_daily_cap=config.sms_daily_cap)
 
     def day(self, at: float) -> str:
         return datetime.fromtimestamp(at, UTC).astimezone(ZoneInfo(self.tz)).strftime("%Y%m%d")

@@ -67,6 +67,42 @@ def test_settings_show_change_and_revert_the_rules_audited(r, redis_url):
         "quiet_hours": "23:00-07:00 → 22:00-08:00"}
 
 
+def test_settings_show_change_and_revert_the_sms_rules_audited(r, redis_url):
+    def sms_rules(listing: str) -> dict[str, tuple[str, ...]]:
+        return {line.split()[0]: tuple(line.split()[1:]) for line in listing.splitlines()
+                if line.split()[0].startswith("sms_")}
+
+    shown = sms_rules(cli(redis_url, "settings").stdout)
+    assert shown == {"sms_quiet_hours": ("22:00-08:00", "default"),
+                     "sms_daily_cap": ("5", "default")}
+    done = cli(redis_url, "settings", "--sms-quiet-hours", "21:00-9:00", "--sms-daily-cap", "2")
+    assert done.returncode == 0, done.stderr
+    assert sms_rules(done.stdout) == {"sms_quiet_hours": ("21:00-09:00", "override"),
+                                      "sms_daily_cap": ("2", "override")}
+    assert r.hgetall("pushes:settings") == {"sms_quiet_hours": "21:00-09:00",
+                                            "sms_daily_cap": "2"}
+    entry = json.loads(r.lindex("console:audit", 0))
+    assert entry["who"].startswith("cli") and entry["action"] == "push_settings_changed"
+    assert entry["detail"] == {"sms_quiet_hours": "22:00-08:00 → 21:00-09:00",
+                               "sms_daily_cap": "5 → 2"}
+    for args, words in ((("--sms-quiet-hours", "off"), "cannot be off"),
+                        (("--sms-daily-cap", "2", "--sms-quiet-hours", "22:00-22:00"), "the same"),
+                        (("--sms-daily-cap", "51"), "1 to 50")):
+        bad = cli(redis_url, "settings", *args)
+        assert bad.returncode == 2 and words in bad.stderr and "nothing changed" in bad.stderr
+    assert r.hgetall("pushes:settings") == {"sms_quiet_hours": "21:00-09:00",
+                                            "sms_daily_cap": "2"}
+    # The environment's SMS_DAILY_CAP is the default a revert brings back.
+    back = subprocess.run(
+        [sys.executable, "-m", "bot", "pushes", "settings", "--sms-daily-cap", "default"],
+        cwd=ROOT_DIR, capture_output=True, text=True, timeout=60,
+        env={**{k: v for k, v in os.environ.items() if k != "BOT_DEMO"},
+             "REDIS_URL": redis_url, "SMS_DAILY_CAP": "4"})
+    assert sms_rules(back.stdout) == {"sms_quiet_hours": ("21:00-09:00", "override"),
+                                      "sms_daily_cap": ("4", "default")}
+    assert json.loads(r.lindex("console:audit", 0))["detail"] == {"sms_daily_cap": "2 → 4"}
+
+
 def at(day: int, hour: int) -> float:
     return datetime(2026, 11, day, hour, tzinfo=SHANGHAI).timestamp()
 

@@ -3,6 +3,7 @@ follow-up list: who may change what, CSRF, the audit log, validation, and the ef
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from bot.console.i18n import FOLDER, LANGS
@@ -10,6 +11,7 @@ from bot.pushes.settings_store import KEY, PushSettingsStore
 from bot.pushes.switches import KEY as SWITCHES
 from bot.pushes.watch.followup import FollowUpList
 from tests.conftest import START
+from tests.console.conftest import ADMIN, AGENT, ConsoleClient
 from tests.fixtures.orders import event
 
 SETTINGS = {"quiet_hours": "23:00-07:00", "daily_cap": "3", "transit_interval": "6"}
@@ -165,3 +167,75 @@ def test_new_quiet_hours_from_the_console_release_the_pushes_the_old_ones_held(c
     assert store.get("o1:order_in_transit:1").due_at == now
     assert store.redis.zscore(DUE, "o1:order_in_transit:1") == now
     assert store.redis.zscore(DUE, "o2:order_paid:1") == now + 8 * 3600   # the quota's wait
+
+
+SMS_VALUES = {"sms_provider": "webhook", "sms_sign_name": "好物小店",
+              "sms_webhook_url": "http://127.0.0.1:9/", "sms_webhook_secret": "sms-secret"}
+SMS_SETTINGS = {"sms_quiet_hours": "21:00-09:00", "sms_daily_cap": "2"}
+
+
+@pytest.fixture
+def sms_console(make_app):
+    """The console of a shop with SMS_PROVIDER set."""
+    app = make_app(**SMS_VALUES)
+    accounts = app.extensions["console"].accounts
+    accounts.add(ADMIN[0], "admin", ADMIN[1], START)
+    accounts.add(AGENT[0], "agent", AGENT[1], START)
+    return app
+
+
+def test_sms_rules_are_shown_and_changed_only_where_sms_is_configured(console_app, admin):
+    page = admin.get("/console/pushes").get_data(as_text=True)
+    assert 'name="sms_quiet_hours"' not in page and "SMS_QUIET_HOURS" not in page
+    admin.post("/console/pushes/settings", {**SMS_SETTINGS, "daily_cap": "4"})
+    assert redis_of(console_app).hgetall(KEY) == {"daily_cap": "4"}
+    assert audit_of(console_app)[0]["detail"] == {"daily_cap": "5 → 4"}
+    assert admin.post("/console/pushes/settings",
+                      {"reset": "sms_daily_cap"}).status_code == 400
+
+
+def test_admin_changes_the_sms_rules_and_the_sms_sender_obeys(sms_console):
+    admin = ConsoleClient(sms_console)
+    assert admin.login(*ADMIN).status_code == 302
+    page = admin.get("/console/pushes").get_data(as_text=True)
+    assert 'name="sms_quiet_hours" value="22:00-08:00"' in page
+    assert 'name="sms_daily_cap" value="5"' in page and "夜间不发短信时段" in page
+    assert admin.post("/console/pushes/settings", SMS_SETTINGS).status_code == 302
+    r = redis_of(sms_console)
+    assert r.hgetall(KEY) == SMS_SETTINGS
+    entry = audit_of(sms_console)[0]
+    assert (entry["who"], entry["action"]) == ("boss", "push_settings_changed")
+    assert entry["detail"] == {"sms_quiet_hours": "22:00-08:00 → 21:00-09:00",
+                               "sms_daily_cap": "5 → 2"}
+    page = admin.get("/console/pushes").get_data(as_text=True)
+    assert "已保存" in page and 'value="21:00-09:00"' in page
+    # A worker's SMS sender, through its process's reader of the rules.
+    rt = sms_console.extensions["bot_runtime"]
+    rt.pushes.rules.max_age = 0
+    assert rt.sms.sender.limits()[1] == 2
+    assert rt.sms.sender.limits()[0].start.isoformat() == "21:00:00"
+    admin.post("/console/pushes/settings", {"reset": "sms_quiet_hours"})
+    assert r.hgetall(KEY) == {"sms_daily_cap": "2"}
+    assert audit_of(sms_console)[0]["detail"] == {"sms_quiet_hours": "21:00-09:00 → 22:00-08:00"}
+
+
+def test_a_bad_sms_value_is_flashed_and_nothing_saved_and_agents_get_403(sms_console):
+    admin, agent = ConsoleClient(sms_console), ConsoleClient(sms_console)
+    assert admin.login(*ADMIN).status_code == 302 and agent.login(*AGENT).status_code == 302
+    for field, bad, words in (("sms_quiet_hours", "off", "不能关闭"),
+                              ("sms_quiet_hours", "21:00-21:00", "HH:MM-HH:MM"),
+                              ("sms_daily_cap", "0", "1 到 50"),
+                              ("sms_daily_cap", "51", "短信每日上限")):
+        admin.get("/console/pushes")
+        resp = admin.post("/console/pushes/settings", {**SMS_SETTINGS, "daily_cap": "3",
+                                                       field: bad})
+        assert resp.status_code == 302
+        page = admin.get("/console/pushes").get_data(as_text=True)
+        assert words in page and "未保存任何改动" in page, (field, bad)
+    assert agent.post("/console/pushes/settings", SMS_SETTINGS).status_code == 403
+    assert redis_of(sms_console).hgetall(KEY) == {}
+    assert audit_of(sms_console) == []
+    admin.get("/console/lang/en?next=/console/pushes")
+    page = admin.post("/console/pushes/settings", {"sms_quiet_hours": "关闭"},
+                      follow_redirects=True).get_data(as_text=True)
+    assert "it cannot be off. Nothing was saved." in page

@@ -3,10 +3,13 @@ pointed at a loopback fake (the shop's gateway, or Alibaba Cloud through its SDK
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.conversation.replies import Replies
 from bot.platform.config import ROOT_DIR, Config
+from bot.pushes.settings import PushSettings
+from bot.pushes.settings_store import PushSettingsStore
 from bot.pushes.sms.kit import SmsKit, build_sms
 
 GATEWAY_SECRET = "sms-gateway-secret"
@@ -19,10 +22,16 @@ def sms_config(**values: object) -> Config:
     return Config.from_mapping({**base, **values})
 
 
-def webhook_kit(r, clock, gateway, **values: object) -> SmsKit:
+def webhook_kit(r, clock, gateway, monotonic: Callable[[], float] | None = None,
+                **values: object) -> SmsKit:
+    """`monotonic`: the clock of the kit's reader of the run-time settings (a test moves it to
+    pass the 0.5 s between reads)."""
     config = sms_config(**{"sms_provider": "webhook", "sms_webhook_url": gateway.url + "/",
                            "sms_webhook_secret": GATEWAY_SECRET, **values})
-    return build_sms(config, r, clock, Replies(ROOT_DIR / "replies"))
+    settings = None
+    if monotonic is not None:
+        settings = PushSettingsStore(r, PushSettings.from_config(config), monotonic=monotonic)
+    return build_sms(config, r, clock, Replies(ROOT_DIR / "replies"), settings=settings)
 
 
 def aliyun_kit(r, clock, fake, templates: Path, **values: object) -> SmsKit:

@@ -8,16 +8,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.platform.config import Config
+from bot.platform.config import Config, ConfigError
 from bot.pushes.best_hour import BestHours
-from bot.pushes.hours import parse_windows
+from bot.pushes.hours import Window, parse_windows
 from bot.pushes.settings import PushSettings
 from bot.pushes.settings_store import (
     KEY,
+    PUSH_FIELDS,
+    SMS_FIELDS,
     InvalidSetting,
     PushSettingsStore,
     parse_cap,
     parse_quiet,
+    parse_sms_cap,
+    parse_sms_night,
     parse_transit_hours,
 )
 from tests.fixtures.orders import event, point
@@ -65,8 +69,9 @@ def test_the_environment_is_the_default_until_overridden(r):
     rules = store.current()
     assert (rules.quiet_text, rules.daily_cap, rules.transit_interval) == \
         ("22:00-08:00", 5, 4 * 3600)
-    assert store.describe() == [("quiet_hours", "22:00-08:00", False), ("daily_cap", "5", False),
-                                ("transit_interval", "4", False)]
+    assert store.describe(PUSH_FIELDS) == [("quiet_hours", "22:00-08:00", False),
+                                           ("daily_cap", "5", False),
+                                           ("transit_interval", "4", False)]
     changed = store.change(quiet_hours="off", daily_cap="3", transit_interval="6")
     assert changed == {"quiet_hours": ("22:00-08:00", "off"), "daily_cap": ("5", "3"),
                        "transit_interval": ("4", "6")}
@@ -109,6 +114,52 @@ def test_a_value_written_past_the_checks_leaves_the_default_in_force(r):
     r.hset(KEY, mapping={"daily_cap": "500", "quiet_hours": "21:00-07:00"})
     rules = PushSettingsStore(r, env_settings()).current()
     assert rules.daily_cap == 5 and rules.quiet_text == "21:00-07:00"
+
+
+def test_sms_night_and_cap_are_checked_as_the_environment_is(r):
+    assert parse_sms_night(" 21:30 - 7:00 ") == "21:30-07:00"
+    # SMS_QUIET_HOURS cannot be off (config.py); neither can the run-time setting.
+    with pytest.raises(ConfigError, match="SMS_QUIET_HOURS"):
+        Config.from_mapping({"bot_demo": True, "sms_quiet_hours": "off"})
+    for bad, words in (("off", "cannot be off"), ("关闭", "cannot be off"),
+                       ("23-07", "HH:MM-HH:MM"), ("22:00-24:00", "00-23"),
+                       ("22:00-22:00", "the same"), ("", "HH:MM")):
+        with pytest.raises(InvalidSetting, match=words) as caught:
+            parse_sms_night(bad)
+        assert caught.value.field == "sms_quiet_hours"
+    assert parse_sms_cap("1") == 1 and parse_sms_cap("50") == 50
+    for bad in ("0", "51", "five", "-2"):
+        with pytest.raises(InvalidSetting, match="SMS daily cap .*1 to 50") as caught:
+            parse_sms_cap(bad)
+        assert caught.value.field == "sms_daily_cap"
+    store = PushSettingsStore(r, env_settings())
+    with pytest.raises(InvalidSetting):
+        store.change(sms_daily_cap="2", sms_quiet_hours="off")
+    assert r.hgetall(KEY) == {}
+
+
+def test_sms_night_and_cap_default_to_the_environment_until_overridden(r):
+    store = PushSettingsStore(r, env_settings(sms_quiet_hours="21:00-9:00", sms_daily_cap=4))
+    rules = store.current()
+    assert (rules.sms_night, rules.sms_daily_cap) == (Window.parse("21:00-09:00"), 4)
+    assert store.describe(SMS_FIELDS) == [("sms_quiet_hours", "21:00-09:00", False),
+                                          ("sms_daily_cap", "4", False)]
+    changed = store.change(sms_quiet_hours="23:30-06:00", sms_daily_cap="2")
+    assert changed == {"sms_quiet_hours": ("21:00-09:00", "23:30-06:00"),
+                       "sms_daily_cap": ("4", "2")}
+    assert r.hgetall(KEY) == {"sms_quiet_hours": "23:30-06:00", "sms_daily_cap": "2"}
+    rules = store.refresh()
+    assert (rules.sms_night, rules.sms_daily_cap) == (Window.parse("23:30-06:00"), 2)
+    assert rules.overrides == {"sms_quiet_hours", "sms_daily_cap"}
+    # WeChat's rules are untouched by the SMS ones.
+    assert (rules.quiet_text, rules.daily_cap) == ("22:00-08:00", 5)
+    store.change(sms_quiet_hours="默认")
+    assert store.describe(SMS_FIELDS) == [("sms_quiet_hours", "21:00-09:00", False),
+                                          ("sms_daily_cap", "2", True)]
+    # Written by hand past the checks: the environment's value stays in force.
+    r.hset(KEY, mapping={"sms_quiet_hours": "off", "sms_daily_cap": "0"})
+    rules = store.refresh()
+    assert (rules.sms_night_text, rules.sms_daily_cap) == ("21:00-09:00", 4)
 
 
 def test_best_hour_learns_around_the_quiet_hours_in_force(r):

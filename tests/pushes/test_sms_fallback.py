@@ -227,3 +227,50 @@ def test_gateway_down_then_back_retries_the_job_with_the_same_key(shop, gateway)
                     == ["retrying", "sent"])
     assert len(gateway.received) == 1      # the failed try never reached it
     assert gateway.messages[0]["idempotency_key"].startswith("700012:order_shipped:")
+
+
+def test_a_new_sms_night_and_cap_reach_the_channel_without_a_restart(make_app, fake_wechat,
+                                                                      gateway, worker, clock, r):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.pushes.settings_store import SMS_NIGHT_MARK, PushSettingsStore, release_held
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    app = make_app(wechat_api_base_url=fake_wechat.url, push_merge_delay=0.0,
+                   quiet_hours="off", sms_provider="webhook", sms_sign_name="好物小店",
+                   sms_webhook_url=gateway.url + "/", sms_webhook_secret=SECRET)
+    rt = worker(app)
+    # One reader of the run-time rules per process: the SMS sender reads the pushes' own.
+    assert rt.sms.sender.in_force == rt.pushes.rules.current
+    clock.t = datetime(2026, 11, 24, 23, 30, tzinfo=shanghai).timestamp()
+
+    def out_for_delivery(order_id: str, openid: str) -> None:
+        rt.services.prefs.set(openid, consent=CONSENT_GIVEN, at=clock.now())
+        rt.services.users.seen(openid, clock.now() - 3 * 86_400)   # no 48 h window, no template
+        body = event(order_id, "out_for_delivery", hours=13, openid=openid, phone=PHONE)
+        assert post_signed(app.test_client(), body).status_code == 200
+        for _, fields in rt.services.orders.store.changes(count=100):
+            if fields.get("order_id") == order_id:
+                rt.pushes.handle_change(fields)
+
+    def merchant_sets(**values: str) -> None:
+        """The console in the web process; the worker's reader re-reads on every call here,
+        as it does 0.5 s later in production."""
+        changes = PushSettingsStore(r, rt.pushes.settings).change(**values)
+        release_held(changes, rt.pushes.store, clock.now())
+        rt.pushes.rules.max_age = 0
+
+    out_for_delivery("700051", "oLate1")                 # SMS_QUIET_HOURS 22:00-08:00
+    assert wait_for(lambda: any(e["status"] == "held" for e in log_of(rt, "700051")))
+    assert r.exists(SMS_NIGHT_MARK) and gateway.messages == []
+    merchant_sets(sms_quiet_hours="00:30-07:00")
+    assert not r.exists(SMS_NIGHT_MARK)
+    out_for_delivery("700052", "oLate2")
+    assert wait_for(lambda: len(gateway.messages) == 1)
+    assert gateway.messages[0]["order_id"] == "700052"
+    # One SMS to this phone today; the merchant's cap of 1 stops the next.
+    merchant_sets(sms_daily_cap="1")
+    out_for_delivery("700053", "oLate3")
+    assert wait_for(lambda: any("daily_cap" in json.dumps(e) for e in log_of(rt, "700053")))
+    assert len(gateway.messages) == 1

@@ -11,6 +11,8 @@ import pytest
 from bot.conversation.replies import Replies
 from bot.local.fake_sms import FakeAliyunSms, FakeSmsGateway
 from bot.platform.config import ROOT_DIR, ConfigError
+from bot.pushes.settings import PushSettings
+from bot.pushes.settings_store import PushSettingsStore
 from bot.pushes.sms.provider import SmsError
 from bot.pushes.sms.sender import FAILED, HELD, SENT, SUPPRESSED, SmsRequest
 from bot.pushes.sms.text import SmsFields, compose
@@ -230,6 +232,60 @@ def test_at_most_five_per_phone_per_day(r, clock, gateway):
     at_local(clock, 10, 0, day=25)
     assert kit.sender.send(req("k10")).status == SENT
     assert len(gateway.messages) == 7
+
+
+class Ticks:
+    """The monotonic clock of the kit's settings reader, moved by hand."""
+
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def merchant(r, kit) -> PushSettingsStore:
+    """The console's writer in another process: its own store on the same Redis."""
+    return PushSettingsStore(r, PushSettings.from_config(kit.config))
+
+
+def test_a_new_sms_night_is_in_force_after_the_readers_refresh(r, clock, gateway):
+    ticks = Ticks()
+    kit = webhook_kit(r, clock, gateway, monotonic=ticks)
+    at_local(clock, 23, 30)
+    assert kit.sender.send(req("a")).status == HELD               # SMS_QUIET_HOURS 22-08
+    merchant(r, kit).change(sms_quiet_hours="00:30-07:00")
+    ticks.t += 0.1
+    assert kit.sender.send(req("b")).status == HELD               # its last read, 0.1 s ago
+    ticks.t += 0.4
+    assert kit.sender.send(req("c")).status == SENT               # 23:30 is day now
+    at_local(clock, 0, 45, day=25)
+    outcome = kit.sender.send(req("d"))
+    assert (outcome.status, outcome.reason) == (HELD, "night")
+    assert outcome.until == datetime(2026, 11, 25, 7, 0, tzinfo=SHANGHAI).timestamp()
+    urgent = SmsFields(order_id="202611240001", reason="收件地址不详,请确认地址",
+                       needs_action=True)
+    assert kit.sender.send(req("e", kind="order_exception", fields=urgent)).status == SENT
+    merchant(r, kit).change(sms_quiet_hours="default")
+    ticks.t += 0.5
+    at_local(clock, 7, 30, day=25)                 # after the merchant's night, inside 22-08
+    assert kit.sender.send(req("f")).status == HELD
+    assert [m["idempotency_key"] for m in gateway.messages] == ["c", "e"]
+
+
+def test_a_new_sms_cap_applies_to_the_next_send(r, clock, gateway):
+    ticks = Ticks()
+    kit = webhook_kit(r, clock, gateway, monotonic=ticks, sms_daily_cap=5)
+    assert [kit.sender.send(req(f"k{i}")).status for i in range(2)] == [SENT, SENT]
+    merchant(r, kit).change(sms_daily_cap="2")
+    ticks.t += 0.5
+    outcome = kit.sender.send(req("k2"))
+    assert (outcome.status, outcome.reason) == (SUPPRESSED, "daily_cap")
+    merchant(r, kit).change(sms_daily_cap="3")
+    ticks.t += 0.5
+    assert kit.sender.send(req("k3")).status == SENT
+    assert kit.sender.send(req("k4")).reason == "daily_cap"
+    assert len(gateway.messages) == 3
 
 
 def test_opted_out_phone_gets_nothing_and_it_is_logged(r, clock, gateway):

@@ -1,4 +1,5 @@
-"""Everything SMS, built once per process from the config (`build_sms`)."""
+"""Everything SMS, built once per process from the config (`build_sms`); the night hours and
+daily cap are the merchant's run-time settings, read through `PushSettingsStore`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from bot.conversation.replies import Replies
 from bot.platform.clock import Clock
 from bot.platform.config import Config
 from bot.pushes.hours import Window
+from bot.pushes.settings import PushSettings
+from bot.pushes.settings_store import PushSettingsStore
 from bot.pushes.sms.claim_codes import SmsCodeSender, code_sender
 from bot.pushes.sms.optout import OptOutStore, OptOutWords
 from bot.pushes.sms.provider import SmsProvider
@@ -67,8 +70,12 @@ def provider_from_config(config: Config) -> SmsProvider | None:
 
 
 def build_sms(config: Config, client: redis.Redis, clock: Clock, replies: Replies,
-              templates_path: str = "", provider: SmsProvider | None = None) -> SmsKit:
+              templates_path: str = "", provider: SmsProvider | None = None,
+              settings: PushSettingsStore | None = None) -> SmsKit:
+    """`settings`: the process's reader of the run-time rules (`extend_pipeline` hands the
+    sender the push pipeline's afterwards, so one cache serves both)."""
     provider = provider or provider_from_config(config)
+    settings = settings or PushSettingsStore(client, PushSettings.from_config(config))
     optouts = OptOutStore(client)
     rules = SmsRules(sign_name=config.sms_sign_name, tz=config.timezone,
                      night=Window.parse(config.sms_quiet_hours),
@@ -77,7 +84,7 @@ def build_sms(config: Config, client: redis.Redis, clock: Clock, replies: Replie
     data = yaml.safe_load((config.intents_path / "push_words.yaml").read_text(encoding="utf-8"))
     return SmsKit(
         config=config, provider=provider,
-        sender=SmsSender(client, provider, rules, replies, optouts, clock),
+        sender=SmsSender(client, provider, rules, replies, optouts, clock, settings.current),
         optouts=optouts, words=OptOutWords.load(config.intents_path),
         needs_action_words=tuple(str(w).lower() for w in data.get("exception_needs_action", [])),
         words_data=data,

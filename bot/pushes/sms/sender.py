@@ -1,6 +1,8 @@
 """Send one SMS under the rules: only the important kinds, never to an opted-out phone, not at
-night (22:00-08:00) unless an exception needs the customer's action, at most SMS_DAILY_CAP per
-phone per day, and once per idempotency key however often the job runs.
+night (SMS_QUIET_HOURS, 22:00-08:00) unless an exception needs the customer's action, at most
+SMS_DAILY_CAP per phone per day, and once per idempotency key however often the job runs. The
+merchant may change the night hours and the cap at run time (bot/pushes/settings_store.py):
+each send reads the rules in force then.
 
 Keys (per message key K, phone P, local day D):
 - `sms:msg:{K}`    hash: state (sending/sent/failed), phone, kind, order, provider id, error
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import redis
@@ -20,6 +23,7 @@ import redis
 from bot.conversation.replies import Replies
 from bot.platform.clock import Clock
 from bot.pushes.hours import Window, local_day
+from bot.pushes.settings_store import PushRules
 from bot.pushes.sms.optout import OptOutStore
 from bot.pushes.sms.provider import SmsError, SmsMessage, SmsProvider
 from bot.pushes.sms.text import SMS_KINDS, SmsFields, aliyun_params, compose
@@ -73,7 +77,7 @@ class Outcome:
 class SmsRules:
     sign_name: str
     tz: str
-    night: Window
+    night: Window        # the environment's; the rules in force (`SmsSender.in_force`) win
     daily_cap: int
     # kind → (template code, {variable: value name}) for Alibaba Cloud
     aliyun_templates: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
@@ -81,14 +85,24 @@ class SmsRules:
 
 class SmsSender:
     def __init__(self, client: redis.Redis, provider: SmsProvider | None, rules: SmsRules,
-                 replies: Replies, optouts: OptOutStore, clock: Clock) -> None:
+                 replies: Replies, optouts: OptOutStore, clock: Clock,
+                 in_force: Callable[[], PushRules] | None = None) -> None:
         self.redis = client
         self.provider = provider
         self.rules = rules
         self.replies = replies
         self.optouts = optouts
         self.clock = clock
+        # The merchant's night hours and cap now, cached per process (None: `rules`' own).
+        self.in_force = in_force
         self._reserve = client.register_script(_RESERVE)
+
+    def limits(self) -> tuple[Window, int]:
+        """The SMS night window and daily cap in force now."""
+        if self.in_force is None:
+            return self.rules.night, self.rules.daily_cap
+        now = self.in_force()
+        return now.sms_night, now.sms_daily_cap
 
     def would_send(self, phone: str, kind: str) -> str | None:
         """None if an SMS of `kind` could go to `phone` at all, else why not (for choosing a
@@ -118,8 +132,9 @@ class SmsSender:
             return self._decided(req, Outcome(SUPPRESSED, refused), now)
         fields = req.fields
         urgent = req.kind == "order_exception" and fields.needs_action
-        if self.rules.night.contains(now, self.rules.tz) and not urgent:
-            until = self.rules.night.next_end(now, self.rules.tz)
+        night, daily_cap = self.limits()
+        if night.contains(now, self.rules.tz) and not urgent:
+            until = night.next_end(now, self.rules.tz)
             return self._decided(req, Outcome(HELD, "night", until=until), now)
         message = self._message(req)
         if message is None:
@@ -129,7 +144,7 @@ class SmsSender:
             raise SmsError("in_progress", retry=True)
         try:
             day = f"sms:day:{req.phone}:{local_day(now, self.rules.tz)}"
-            if not self._reserve(keys=[day], args=[key, self.rules.daily_cap, 2 * 86_400]):
+            if not self._reserve(keys=[day], args=[key, daily_cap, 2 * 86_400]):
                 return self._decided(req, Outcome(SUPPRESSED, "daily_cap"), now)
             self._state(key, req, state="sending", at=int(now))
             try:
