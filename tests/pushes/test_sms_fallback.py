@@ -189,6 +189,40 @@ def test_night_defers_the_channel_sms_to_the_morning(make_app, fake_wechat, gate
     assert gateway.messages[0]["kind"] == "order_out_for_delivery"
 
 
+def test_a_push_held_for_the_night_does_not_hold_an_urgent_one_back(make_app, fake_wechat,
+                                                                     gateway, worker, clock):
+    """The SMS night holds each routine push until morning; it is no shop-wide quota: an
+    exception that needs the customer's action, coming after, still goes by SMS at night."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    app = make_app(wechat_api_base_url=fake_wechat.url, push_merge_delay=0.0,
+                   quiet_hours="off", sms_provider="webhook", sms_sign_name="好物小店",
+                   sms_webhook_url=gateway.url + "/", sms_webhook_secret=SECRET)
+    rt = worker(app)
+    clock.t = datetime(2026, 11, 24, 23, 30, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+    client = app.test_client()
+    seen: set[str] = set()
+    for openid, body in (
+            ("oRoutine", event("700020", "out_for_delivery", hours=13, openid="oRoutine",
+                               phone=PHONE)),
+            ("oUrgent", event("700021", "exception", hours=13, openid="oUrgent",
+                              phone="13900001111",
+                              exception={"reason": "收件地址不详,请确认地址"}))):
+        rt.services.prefs.set(openid, consent=CONSENT_GIVEN, at=clock.now())
+        rt.services.users.seen(openid, clock.now() - 3 * 86_400)   # WeChat's window closed
+        assert post_signed(client, body).status_code == 200
+        for entry_id, fields in rt.services.orders.store.changes(count=100):
+            if entry_id not in seen:
+                seen.add(entry_id)
+                rt.pushes.handle_change(fields)
+        if openid == "oRoutine":
+            assert wait_for(lambda: any(e["status"] == "held"
+                                        for e in log_of(rt, "700020")))
+    assert wait_for(lambda: [m["phone"] for m in gateway.messages] == ["13900001111"])
+    assert not any(e["status"] == "sent" for e in log_of(rt, "700020"))
+
+
 def test_fallback_through_alibaba_cloud(make_app, fake_wechat, worker, tmp_path):
     from bot.local.fake_sms import FakeAliyunSms
 
