@@ -10,6 +10,7 @@ import pytest
 from bot.orders.shop_api import OrderAPI, OrderAPIUnavailable
 from bot.platform.config import Config, ConfigError
 from bot.platform.masking import Redactor, mask_id
+from tests.fixtures.pushes import GATEWAY_SECRET
 
 
 @pytest.mark.parametrize("settings", [
@@ -90,16 +91,6 @@ def test_redactor_masks_ids_phones_and_secrets():
 # Claiming an order not owned by the openid, through the signed WeChat callback -------------
 
 BOB, EVE = "oBobClaims000000000000000001", "oEveClaims000000000000000001"
-GATEWAY_SECRET = "sms-gateway-secret"
-
-
-@pytest.fixture
-def sms_gateway():
-    from bot.local.fake_sms import FakeSmsGateway
-
-    server = FakeSmsGateway(GATEWAY_SECRET).start()
-    yield server
-    server.stop()
 
 
 def _shop(make_app, clock, **settings):
@@ -123,12 +114,12 @@ def _sms_settings(gateway) -> dict:
 
 
 def test_with_sms_configured_a_claim_needs_the_code_texted_to_the_orders_phone(
-        make_app, clock, sms_gateway, r):
-    order, chat = _shop(make_app, clock, **_sms_settings(sms_gateway))
+        make_app, clock, gateway, r):
+    order, chat = _shop(make_app, clock, **_sms_settings(gateway))
     order("300001")
     ask = chat.text(BOB, "查订单 300001")
     assert "138****5678" in ask and "6 位验证码" in ask
-    (sms,) = sms_gateway.messages
+    (sms,) = gateway.messages
     assert sms["phone"] == "13800005678" and sms["kind"] == "claim_code"
     code = re.search(r"验证码(\d+)", sms["text"]).group(1)
     assert len(code) == 6 and sms["text"].startswith("【好物小店】")
@@ -138,11 +129,11 @@ def test_with_sms_configured_a_claim_needs_the_code_texted_to_the_orders_phone(
     assert r.hget("orders:order:300001", "openid") == BOB
 
 
-def test_with_sms_three_wrong_codes_spend_the_claim(make_app, clock, sms_gateway, r):
-    order, chat = _shop(make_app, clock, **_sms_settings(sms_gateway))
+def test_with_sms_three_wrong_codes_spend_the_claim(make_app, clock, gateway, r):
+    order, chat = _shop(make_app, clock, **_sms_settings(gateway))
     order("300002")
     chat.text(EVE, "300002")
-    code = re.search(r"验证码(\d+)", sms_gateway.messages[0]["text"]).group(1)
+    code = re.search(r"验证码(\d+)", gateway.messages[0]["text"]).group(1)
     wrong = "000000" if code != "000000" else "111111"
     assert "验证码不对" in chat.text(EVE, wrong)
     assert "验证码不对" in chat.text(EVE, wrong)
@@ -151,10 +142,10 @@ def test_with_sms_three_wrong_codes_spend_the_claim(make_app, clock, sms_gateway
     assert r.hget("orders:order:300002", "openid") in ("", None)
 
 
-def test_a_failed_code_sms_says_so_not_too_many_codes(make_app, clock, sms_gateway):
-    order, chat = _shop(make_app, clock, **_sms_settings(sms_gateway))
+def test_a_failed_code_sms_says_so_not_too_many_codes(make_app, clock, gateway):
+    order, chat = _shop(make_app, clock, **_sms_settings(gateway))
     order("300003")
-    sms_gateway.fail(status=400, times=1)                  # the gateway refuses it
+    gateway.fail(status=400, times=1)                  # the gateway refuses it
     answer = chat.text(BOB, "300003")
     assert "发不出去" in answer and "太频繁" not in answer and "6 位验证码" not in answer
 

@@ -11,8 +11,8 @@ from bot.platform.config import ROOT_DIR, Config
 from bot.pushes.settings import PushSettings
 from bot.pushes.settings_store import PushSettingsStore
 from bot.pushes.sms.kit import SmsKit, build_sms
+from tests.fixtures.pushes import GATEWAY_SECRET
 
-GATEWAY_SECRET = "sms-gateway-secret"
 AK_ID, AK_SECRET = "LTAI-test-key", "test-key-secret"
 PHONE = "13812345678"
 

@@ -7,21 +7,14 @@ import json
 
 import pytest
 
-from bot.local.fake_sms import FakeSmsGateway
 from bot.pushes.preferences import CONSENT_GIVEN, CONSENT_REFUSED
 from bot.pushes.sms.signing import sign
 from tests.fixtures.orders import event, post_signed
+from tests.fixtures.pushes import GATEWAY_SECRET
 from tests.fixtures.wechat_api import wait_for
 
-SECRET = "sms-gateway-secret"
+SECRET = GATEWAY_SECRET
 PHONE = "13812345678"
-
-
-@pytest.fixture
-def gateway():
-    server = FakeSmsGateway(SECRET).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.conversation.replies import Replies
-from bot.local.fake_sms import FakeAliyunSms, FakeSmsGateway
+from bot.local.fake_sms import FakeAliyunSms
 from bot.platform.config import ROOT_DIR, ConfigError
 from bot.pushes.settings import PushSettings
 from bot.pushes.settings_store import PushSettingsStore
@@ -19,7 +19,6 @@ from bot.pushes.sms.text import SmsFields, compose
 from tests.pushes.sms_fixtures import (
     AK_ID,
     AK_SECRET,
-    GATEWAY_SECRET,
     PHONE,
     aliyun_kit,
     sms_config,
@@ -38,13 +37,6 @@ def req(key: str = "k1", kind: str = "order_shipped", phone: str = PHONE,
 
 def at_local(clock, hour: int, minute: int = 0, day: int = 24) -> None:
     clock.t = datetime(2026, 11, day, hour, minute, tzinfo=SHANGHAI).timestamp()
-
-
-@pytest.fixture
-def gateway():
-    server = FakeSmsGateway(GATEWAY_SECRET).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

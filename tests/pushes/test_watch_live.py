@@ -12,32 +12,23 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
-from bot.local.fake_sms import FakeSmsGateway
 from bot.platform.clock import SystemClock
 from bot.platform.config import Config
 from bot.pushes.preferences import CONSENT_GIVEN
 from bot.pushes.scheduler import LEADER_KEY
 from bot.pushes.watch.followup import FollowUpList
 from tests.fixtures.orders import post_signed
+from tests.fixtures.pushes import GATEWAY_SECRET
 from tests.fixtures.wechat_api import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET = "sms-gateway-secret"
+SECRET = GATEWAY_SECRET
 SETTINGS = {
     "SMS_PROVIDER": "webhook", "SMS_SIGN_NAME": "好物小店", "SMS_WEBHOOK_SECRET": SECRET,
     "STALE_TRACKING_HOURS": "0.001", "PICKUP_REMINDER_HOURS": "0.001",   # 3.6 s
     "SCAN_INTERVAL": "1", "QUIET_HOURS": "off", "SMS_QUIET_HOURS": "00:00-00:01",
     "PUSH_MERGE_DELAY": "0",
 }
-
-
-@pytest.fixture
-def gateway():
-    server = FakeSmsGateway(SECRET).start()
-    yield server
-    server.stop()
 
 
 def stuck_apologies(fake_wechat) -> list[dict]:
