@@ -25,8 +25,9 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(
 
 def on_starting(server):  # noqa: ANN001, ARG001 - gunicorn's hook signature
     # A previous run's samples would be added to this one's; running job workers' stay.
-    # (bot.platform.metrics.clear_dead, inline: importing `bot` in the master would fix
-    # import-time values such as the coordinator's OWNER pid for every forked worker.)
+    # (bot.platform.metrics.clear_dead, inline: importing that module defines the metrics,
+    # which in multiprocess mode makes the master open sample files of its own; with
+    # REDIS_URL set the master imports nothing of the bot.)
     metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     os.makedirs(metrics_dir, exist_ok=True)
     for name in os.listdir(metrics_dir):
