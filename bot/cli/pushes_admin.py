@@ -12,10 +12,12 @@ import getpass
 import os
 import sys
 import time
+from dataclasses import replace
 from datetime import date
 
 import redis
 
+from bot.cli.intents import cli_config
 from bot.console.audit import AuditLog
 from bot.platform.config import Config
 from bot.platform.storage import connect, redis_url_for
@@ -67,10 +69,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _config() -> Config:
+    """`cli_config`'s settings, and the shop's time zone and push rules (typed: `Config` is
+    built without the app's parsing)."""
     env = os.environ
-    values: dict[str, object] = {name: env[name.upper()]
-                                 for name in ("redis_url", "bot_data_dir", "timezone")
-                                 if env.get(name.upper())}
+    values: dict[str, object] = {"timezone": env["TIMEZONE"]} if env.get("TIMEZONE") else {}
     for name, kind in RULE_ENV.items():
         if env.get(name.upper()):
             try:
@@ -78,7 +80,7 @@ def _config() -> Config:
             except ValueError:
                 raise SystemExit(f"error: {name.upper()}={env[name.upper()]!r} is not a "
                                  "number") from None
-    return Config(**values)  # type: ignore[arg-type]
+    return replace(cli_config(), **values)
 
 
 def run(args: argparse.Namespace) -> int:
