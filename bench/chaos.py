@@ -173,9 +173,9 @@ def reachable(client: redis.Redis, openid: str) -> bool:
     consent question leave in Redis); retried while Redis restarts."""
     for _ in range(40):
         try:
-            now = time.time()
-            UserStore(client).subscribed(openid, now - 86_400)
-            UserStore(client).seen(openid, now)
+            now, users = time.time(), UserStore(client)
+            users.subscribed(openid, now - 86_400)
+            users.seen(openid, now)
             PreferenceStore(client).set(openid, consent=CONSENT_GIVEN, at=now)
             return True
         except redis.RedisError:
@@ -381,9 +381,10 @@ def check(tally: Tally, fake: FakeWeChatServer, client: redis.Redis, elapsed: fl
     for order_id, openid in tally.push_to.items():
         if pushed.get(openid, 0) != 1:
             log = client.lrange(f"pushes:log:{order_id}", 0, -1)
+            entries = [json.loads(e) for e in log]
             if pushed.get(openid, 0) > 1 and any(
-                    json.loads(e).get("reason") == "resent after an interrupted attempt"
-                    and json.loads(e).get("channel") == "kf" for e in log):
+                    e.get("reason") == "resent after an interrupted attempt"
+                    and e.get("channel") == "kf" for e in entries):
                 # A worker killed after WeChat took a 客服消息 and before the bot wrote it
                 # down: 客服消息 has no client_msg_id, so the retry is a second message.
                 kill_window += 1
