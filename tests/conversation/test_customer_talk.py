@@ -127,7 +127,7 @@ def test_goods_and_a_particle_are_about_that_order(shop, chat):
     reply = chat.say(ANNA, "那脐橙呢")        # 脐橙 alone would read as the fresh-food FAQ
     assert ORANGES in reply and chat.handler(ANNA) == "order_focus"
     assert chat.handler(ANNA) == "order_focus"
-    chat.say(ANNA, "脐橙坏了可以退吗")        # says more than the goods: the FAQ's
+    chat.say(ANNA, "脐橙坏了可以退货吗")      # says more than the goods: the FAQ's
     assert chat.handler(ANNA) == "faq"
 
 

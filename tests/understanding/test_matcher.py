@@ -903,3 +903,36 @@ def test_one_clause_does_not_answer_for_a_message_about_something_else(matcher, 
     # A clause that is about the same thing as the whole message still answers.
     monkeypatch.undo()
     assert matcher.match("我的快递到哪了 急着用").intent == "logistics"
+
+
+BOOKSHOP = [
+    {"id": "faq_ebook", "question": "有电子版吗", "examples": ["能买电子书吗", "有没有pdf版"],
+     "answer": "纸质书都附赠兑换码,扫码即可在APP里免费阅读电子版。"},
+    {"id": "faq_preorder", "question": "新书可以预订吗", "examples": ["还没上市的书能先订吗"],
+     "answer": "可以,预订的新书上市当天发货。"},
+]
+
+
+def test_an_answer_is_evidence_for_its_intent_but_never_decides_alone(monkeypatch):
+    """The answer says what the FAQ is about in more words than its examples ("上市当天"):
+    a message sharing them and an example's word is answered. Words only an answer has do not
+    answer a message alone ("兑换码" is in no example)."""
+    specs = [*builtin_specs(), *(IntentSpec.from_dict(d) for d in BOOKSHOP)]
+    with_answers = Matcher(specs)
+    assert with_answers.match("上市当天能到吗").intent == "faq_preorder"
+    assert with_answers.match("兑换码扫了没反应").outcome == "unmatched"
+    monkeypatch.setattr(matcher_module, "ANSWER_SHARE", 0.0)
+    assert Matcher(specs).match("上市当天能到吗").outcome == "unmatched"
+
+
+def test_a_word_only_an_answer_has_reads_no_typo():
+    """"或" in an answer ("或者") is no reason to stop reading "换或" as the 换货 customers
+    type: typos are read against what the intents' phrasings say."""
+    exchange = {"id": "faq_exchange", "question": "可以换货吗",
+                "examples": ["换货怎么弄", "能换个颜色吗"], "answer": "签收后15天内可换货。"}
+    refund = {"id": "faq_refund", "question": "退款多久到", "examples": ["钱什么时候退回来"],
+              "answer": "原路退回,微信或银行卡1-5天到账。"}
+    matcher = Matcher([*builtin_specs(), IntentSpec.from_dict(exchange),
+                       IntentSpec.from_dict(refund)])
+    assert matcher.match("换或要多久").intent == "faq_exchange"
+    assert matcher.match("换或流程").intent == "faq_exchange"
