@@ -51,6 +51,7 @@ STOPWORDS = VOCABULARY.stopwords
 # through this, so the table only has to be consistent, not linguistically perfect.
 SYNONYMS: dict[str, str] = VOCABULARY.synonyms
 SYNONYM_GROUPS = VOCABULARY.synonym_groups
+CLASS_MEMBERS: dict[str, str] = VOCABULARY.members   # 榴莲 -> 生鲜: one thing of a class
 
 _weights: dict[str, float] = {}
 _gram_weights: dict[str, float] = {}

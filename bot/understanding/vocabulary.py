@@ -29,6 +29,9 @@ class VocabularyError(ValueError):
 class Vocabulary:
     synonyms: dict[str, str]              # variant -> canonical form(s), "a b" for two
     synonym_groups: tuple[tuple[str, tuple[str, ...]], ...]   # (canonical, words) in order
+    # A member of a class (榴莲 of 生鲜, 顺丰 of 快递) -> the class: a group with `names` is a
+    # class, and its words other than the names are its members.
+    members: dict[str, str]
     shop_words: frozenset[str]
     off_topic: frozenset[str]
     off_topic_weight: float
@@ -45,13 +48,22 @@ def load_vocabulary(folder: Path = FOLDER) -> Vocabulary:
     """Read and check every vocabulary file of `folder`."""
     synonyms_file = folder / "synonyms.yaml"
     groups: list[tuple[str, tuple[str, ...]]] = []
+    class_names: dict[str, tuple[str, ...]] = {}
     for at, group in enumerate(_list(_read(synonyms_file), synonyms_file), start=1):
         where = f"{synonyms_file.name}, group {at}"
-        _keys(group, {"canonical", "why", "words"}, where)
+        _keys(group, {"canonical", "why", "words"}, where, optional={"names"})
         canonical = _text(group, "canonical", where)
         _why(group, where)
-        groups.append((canonical, _words(group, "words", f"{where} ({canonical})")))
+        words = _words(group, "words", f"{where} ({canonical})")
+        groups.append((canonical, words))
+        if "names" in group:
+            names = _words(group, "names", f"{where} ({canonical}), names")
+            if not set(names) <= set(words):
+                raise VocabularyError(f"{where} ({canonical}): names must be words of the group")
+            class_names[canonical] = names
     synonyms = {word: canonical for canonical, words in groups for word in words}
+    members = {word: canonical for word, canonical in synonyms.items()
+               if canonical in class_names and word not in class_names[canonical]}
 
     shop_file = folder / "shop_words.yaml"
     shop: set[str] = set()
@@ -105,6 +117,7 @@ def load_vocabulary(folder: Path = FOLDER) -> Vocabulary:
     return Vocabulary(
         synonyms=synonyms,
         synonym_groups=tuple(groups),
+        members=members,
         shop_words=frozenset(shop),
         off_topic=frozenset(topics),
         off_topic_weight=float(weight),
@@ -135,10 +148,11 @@ def _list(value: Any, path: Path) -> list[Any]:
     return value
 
 
-def _keys(value: Any, keys: set[str], where: str) -> None:
-    if not isinstance(value, dict) or set(value) != keys:
+def _keys(value: Any, keys: set[str], where: str, optional: set[str] = frozenset()) -> None:
+    if not isinstance(value, dict) or not keys <= set(value) <= keys | optional:
         found = sorted(value) if isinstance(value, dict) else type(value).__name__
-        raise VocabularyError(f"{where}: expected the keys {sorted(keys)}, got {found}")
+        wanted = sorted(keys) + [f"{key} (optional)" for key in sorted(optional)]
+        raise VocabularyError(f"{where}: expected the keys {wanted}, got {found}")
 
 
 def _text(value: dict[str, Any], key: str, where: str) -> str:

@@ -936,3 +936,17 @@ def test_a_word_only_an_answer_has_reads_no_typo():
                        IntentSpec.from_dict(refund)])
     assert matcher.match("换或要多久").intent == "faq_exchange"
     assert matcher.match("换或流程").intent == "faq_exchange"
+
+
+def test_naming_one_thing_of_a_class_is_not_asking_about_the_class(monkeypatch):
+    """"芒果是哪个季节的" shares only 生鲜 with the fresh-food FAQ, and only through 芒果, one
+    fruit: it asks about mangoes, not about fresh food that arrived spoilt. Saying what went
+    wrong ("芒果烂了") still answers."""
+    fresh = {"id": "faq_fresh", "question": "生鲜坏了怎么办",
+             "examples": ["水果烂了怎么办", "海鲜不新鲜"], "answer": "拍照联系客服,核实后补发。"}
+    specs = [*builtin_specs(), IntentSpec.from_dict(fresh)]
+    matcher = Matcher(specs)
+    assert matcher.match("芒果是哪个季节的").outcome == "unmatched"
+    assert matcher.match("芒果烂了").intent == "faq_fresh"
+    monkeypatch.setattr(matcher_module, "MEMBER_ONLY", 1.0)
+    assert Matcher(specs).match("芒果是哪个季节的").intent == "faq_fresh"

@@ -20,6 +20,10 @@ def test_the_shipped_files_load_and_every_group_says_why():
     assert "结算" in vocabulary.shop_words and "工资" in vocabulary.off_topic
     assert vocabulary.combined[("换", "尺码")] == "换货"
     assert "谢谢" in vocabulary.politeness
+    # A class's members are its words but its names: 榴莲 is one fresh food, 水果 the class.
+    assert vocabulary.members["榴莲"] == "生鲜" and "水果" not in vocabulary.members
+    assert vocabulary.members["申通"] == "快递" and "物流" not in vocabulary.members
+    assert "邮费" not in vocabulary.members   # a plain synonym group has no members
     for name in ("synonyms.yaml", "shop_words.yaml"):
         groups = yaml.safe_load((FOLDER / name).read_text(encoding="utf-8"))
         assert all(len(group["why"]) >= 15 for group in groups), name
@@ -50,6 +54,10 @@ def _copy(tmp_path: Path) -> Path:
     ("shop_words.yaml", "- group: g\n  why: w\n  words: ''\n", "shop_words.yaml, group 1"),
     ("off_topic.yaml", "weight: -1\ntopics: []\n", "weight"),
     ("synonyms.yaml", "- canonical: [\n", "synonyms.yaml"),
+    ("synonyms.yaml", "- canonical: 快递\n  why: parcels\n  names: 包裹\n  words: 快递 顺丰\n",
+     "names must be words of the group"),
+    ("synonyms.yaml", "- canonical: 快递\n  why: parcels\n  words: 快递\n  members: 顺丰\n",
+     "synonyms.yaml, group 1"),
 ])
 def test_a_malformed_file_is_refused_naming_where(tmp_path, name, broken, named):
     folder = _copy(tmp_path)
