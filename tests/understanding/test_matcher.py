@@ -939,14 +939,27 @@ def test_a_word_only_an_answer_has_reads_no_typo():
 
 
 def test_naming_one_thing_of_a_class_is_not_asking_about_the_class(monkeypatch):
-    """"芒果是哪个季节的" shares only 生鲜 with the fresh-food FAQ, and only through 芒果, one
-    fruit: it asks about mangoes, not about fresh food that arrived spoilt. Saying what went
-    wrong ("芒果烂了") still answers."""
+    """"蓝莓对眼睛好吗" shares only 生鲜 with the fresh-food FAQ, and only through 蓝莓, one
+    fruit: it asks about blueberries, not about fresh food that arrived spoilt. Saying what
+    went wrong ("芒果烂了") still answers."""
     fresh = {"id": "faq_fresh", "question": "生鲜坏了怎么办",
              "examples": ["水果烂了怎么办", "海鲜不新鲜"], "answer": "拍照联系客服,核实后补发。"}
     specs = [*builtin_specs(), IntentSpec.from_dict(fresh)]
     matcher = Matcher(specs)
-    assert matcher.match("芒果是哪个季节的").outcome == "unmatched"
+    assert matcher.match("蓝莓对眼睛好吗").outcome == "unmatched"
     assert matcher.match("芒果烂了").intent == "faq_fresh"
     monkeypatch.setattr(matcher_module, "MEMBER_ONLY", 1.0)
-    assert Matcher(specs).match("芒果是哪个季节的").intent == "faq_fresh"
+    assert Matcher(specs).match("蓝莓对眼睛好吗").intent == "faq_fresh"
+
+
+def test_the_goods_named_are_context_not_the_question(monkeypatch):
+    """"毛衣" (one garment) says which goods; "换" says what is wanted. With the garment class
+    weighing less, the exchange FAQ answers rather than the size FAQ, whose examples talk
+    about clothes."""
+    exchange = {"id": "faq_exchange", "question": "可以换货吗",
+                "examples": ["能换个颜色吗", "换货怎么弄"], "answer": "签收后15天内可换货。"}
+    specs = [*builtin_specs(), *(IntentSpec.from_dict(d) for d in FAQS),
+             IntentSpec.from_dict(exchange)]
+    assert Matcher(specs).match("毛衣大了能换成s吗").intent == "faq_exchange"
+    monkeypatch.setattr(matcher_module, "MEMBER_WEIGHT", 1.0)
+    assert Matcher(specs).match("毛衣大了能换成s吗").intent == "faq_size"
