@@ -389,6 +389,8 @@ def canonical(token: str) -> tuple[str, ...]:
     number is any number (a height, a count), long ones are entities and never get here."""
     if token.isdigit() and len(token) < 6:
         return ("数字",)
+    if _is_quantity(token):
+        return ("数量",)
     found = SYNONYMS.get(token)
     if found is None and token.isascii() and len(token) > 3 and token.endswith("s") \
             and not token.endswith("ss"):
@@ -407,6 +409,18 @@ ENGLISH_COMMON = VOCABULARY.english_common
 _ENGLISH_COMMON_WEIGHT = 0.3
 
 
+NUMERALS = frozenset(VOCABULARY.numerals)
+MEASURES = VOCABULARY.measures
+
+
+def _is_quantity(token: str) -> bool:
+    """A count of items: numerals and a measure word ("两件", "一盒", "十几个")."""
+    for cut_at in range(len(token) - 1, 0, -1):
+        if token[cut_at:] in MEASURES:
+            return all(c in NUMERALS for c in token[:cut_at])
+    return False
+
+
 def word_weight(word: str) -> float:
     """0.15-1.0: how much a word can say about intent, from its general-language frequency."""
     cached = _weights.get(word)
@@ -414,8 +428,10 @@ def word_weight(word: str) -> float:
         return cached
     ensure_domain_dictionary()
     count = _general_count(word)
+    if _is_quantity(word):
+        count = 0   # weighs like a number, however common jieba finds it
     if not count:
-        if word.isdigit():
+        if word.isdigit() or _is_quantity(word):
             weight = _NUMBER_WEIGHT
         elif word in ENGLISH_COMMON:
             weight = _ENGLISH_COMMON_WEIGHT

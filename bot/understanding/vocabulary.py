@@ -42,6 +42,8 @@ class Vocabulary:
     combined: dict[tuple[str, str], str]
     intensified: str
     politeness: tuple[str, ...]
+    numerals: str                         # 一二两…: with a measure word, a count of items
+    measures: frozenset[str]              # 件 个 盒…: measure words of goods
 
 
 def load_vocabulary(folder: Path = FOLDER) -> Vocabulary:
@@ -90,12 +92,13 @@ def load_vocabulary(folder: Path = FOLDER) -> Vocabulary:
 
     language_file = folder / "language.yaml"
     language = _read(language_file)
-    sections = {"stopwords": "words", "light": "words", "english_common": "words",
-                "english_phrases": "phrases", "combined": "readings",
-                "intensified": "characters", "politeness": "phrases"}
+    sections = {"stopwords": {"words"}, "light": {"words"}, "english_common": {"words"},
+                "english_phrases": {"phrases"}, "combined": {"readings"},
+                "intensified": {"characters"}, "politeness": {"phrases"},
+                "quantities": {"numerals", "measures"}}
     _keys(language, set(sections), language_file.name)
-    for name, field in sections.items():
-        _keys(language[name], {"why", field}, f"{language_file.name}, {name}")
+    for name, fields in sections.items():
+        _keys(language[name], {"why", *fields}, f"{language_file.name}, {name}")
         _why(language[name], f"{language_file.name}, {name}")
     where = f"{language_file.name}, english_phrases"
     phrases = language["english_phrases"]["phrases"]
@@ -114,6 +117,11 @@ def load_vocabulary(folder: Path = FOLDER) -> Vocabulary:
             not "\u4e00" <= c <= "\u9fff" for c in characters):
         raise VocabularyError(f"{language_file.name}, intensified: characters must be a run "
                               "of Chinese characters")
+    numerals = language["quantities"]["numerals"]
+    if not isinstance(numerals, str) or not numerals or any(
+            not "\u4e00" <= c <= "\u9fff" for c in numerals):
+        raise VocabularyError(f"{language_file.name}, quantities: numerals must be a run of "
+                              "Chinese characters")
     return Vocabulary(
         synonyms=synonyms,
         synonym_groups=tuple(groups),
@@ -129,6 +137,8 @@ def load_vocabulary(folder: Path = FOLDER) -> Vocabulary:
         combined=combined,
         intensified=characters,
         politeness=_words(language["politeness"], "phrases", "politeness"),
+        numerals=numerals,
+        measures=frozenset(_words(language["quantities"], "measures", "quantities")),
     )
 
 

@@ -963,3 +963,22 @@ def test_the_goods_named_are_context_not_the_question(monkeypatch):
     assert Matcher(specs).match("毛衣大了能换成s吗").intent == "faq_exchange"
     monkeypatch.setattr(matcher_module, "MEMBER_WEIGHT", 1.0)
     assert Matcher(specs).match("毛衣大了能换成s吗").intent == "faq_size"
+
+
+def test_a_count_of_items_reads_as_one_light_word(monkeypatch):
+    """"三本" and "一件" are both a count (数量): "少寄了三本" shares it with the example "少发了
+    一件" instead of bringing a heavy word of its own that no intent has."""
+    import bot.understanding.normalise as normalise_module
+
+    assert canonical("三本") == canonical("一件") == ("数量",)
+    assert canonical("一块儿") != ("数量",) and canonical("本") == ("本",)
+    wrong = {"id": "faq_wrong_item", "question": "发错货了怎么办",
+             "examples": ["收到的东西不是我买的", "少发了一件"], "answer": "核实后补发。"}
+    specs = [*builtin_specs(), *(IntentSpec.from_dict(d) for d in FAQS),
+             IntentSpec.from_dict(wrong)]
+    assert Matcher(specs).match("少寄了三本").intent == "faq_wrong_item"
+    # Without the reading (and without the readings cached with it), the count is a word of its own.
+    monkeypatch.setattr(normalise_module, "MEASURES", frozenset())
+    monkeypatch.setattr(normalise_module, "_weights", {})
+    monkeypatch.setattr(matcher_module, "_readings", {})
+    assert Matcher(specs).match("少寄了三本").outcome == "unmatched"

@@ -20,6 +20,7 @@ def test_the_shipped_files_load_and_every_group_says_why():
     assert "结算" in vocabulary.shop_words and "工资" in vocabulary.off_topic
     assert vocabulary.combined[("换", "尺码")] == "换货"
     assert "谢谢" in vocabulary.politeness
+    assert "两" in vocabulary.numerals and "件" in vocabulary.measures
     # A class's members are its words but its names: 榴莲 is one fresh food, 水果 the class.
     assert vocabulary.members["榴莲"] == "生鲜" and "水果" not in vocabulary.members
     assert vocabulary.members["申通"] == "快递" and "物流" not in vocabulary.members
@@ -55,6 +56,7 @@ def _copy(tmp_path: Path) -> Path:
     ("shop_words.yaml", "- group: g\n  why: w\n  words: ''\n", "shop_words.yaml, group 1"),
     ("off_topic.yaml", "weight: -1\ntopics: []\n", "weight"),
     ("synonyms.yaml", "- canonical: [\n", "synonyms.yaml"),
+    ("language.yaml", None, "quantities: numerals"),
     ("synonyms.yaml", "- canonical: 快递\n  why: parcels\n  names: 包裹\n  words: 快递 顺丰\n",
      "names must be words of the group"),
     ("synonyms.yaml", "- canonical: 快递\n  why: parcels\n  words: 快递\n  members: 顺丰\n",
@@ -62,6 +64,10 @@ def _copy(tmp_path: Path) -> Path:
 ])
 def test_a_malformed_file_is_refused_naming_where(tmp_path, name, broken, named):
     folder = _copy(tmp_path)
+    if broken is None:   # the shipped file with digits where Chinese numerals belong
+        text = (folder / name).read_text(encoding="utf-8")
+        broken = text.replace("numerals: 一二两三", "numerals: 123")
+        assert broken != text
     (folder / name).write_text(broken, encoding="utf-8")
     with pytest.raises(VocabularyError, match=named.replace("(", r"\(")):
         load_vocabulary(folder)
