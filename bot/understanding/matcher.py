@@ -130,6 +130,9 @@ TYPICAL_SHARE = 0.3
 # development sets (898 in-domain, 414 off-topic): 0.5 gave 6 more right answers, 9 fewer
 # wrong and 1 more off-topic unmatched; 0.25/0.75/1.0 +1/+8/+8 right, -7/-8/-6 wrong.
 ANSWER_SHARE = 0.5
+# Only the start of an answer is read: it says what the answer is about, and a merchant's
+# answer of several paragraphs would otherwise add hundreds of features per intent.
+ANSWER_CHARS = 200
 FUZZY_SHARE = 0.1        # of the final score, from the rapidfuzz ratio
 QUESTION_VOTES = 2        # the question counts as two examples when judging typicality
 MIN_EVIDENCE = 0.25       # general-language weight of topic words the intent must share
@@ -579,7 +582,8 @@ class Matcher:
                 self._ex_compact.append(analysis.compact)
             if spec.answer and ANSWER_SHARE:
                 # Words only the answer has are weaker evidence: no example of theirs.
-                for feature in analyse(normalise(spec.answer), terms=self._terms).features:
+                answer = normalise(spec.answer)[:ANSWER_CHARS]
+                for feature in analyse(answer, terms=self._terms).features:
                     fid = vocab.get(feature)
                     if fid is None:
                         fid = vocab[feature] = len(vocab)

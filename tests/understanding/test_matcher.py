@@ -982,3 +982,15 @@ def test_a_count_of_items_reads_as_one_light_word(monkeypatch):
     monkeypatch.setattr(normalise_module, "_weights", {})
     monkeypatch.setattr(matcher_module, "_readings", {})
     assert Matcher(specs).match("少寄了三本").outcome == "unmatched"
+
+
+def test_only_the_start_of_a_long_answer_is_read(monkeypatch):
+    """A merchant's answer of several pages adds no more to the index than its start."""
+    start = "纸质书都附赠兑换码,扫码即可在APP里免费阅读电子版。"
+    pages = "".join(chr(0x4E00 + 7 * n) for n in range(3000))   # 3,000 distinct characters
+    short = Matcher([IntentSpec.from_dict({**BOOKSHOP[0], "answer": start})])
+    long = Matcher([IntentSpec.from_dict({**BOOKSHOP[0], "answer": start + pages})])
+    assert len(long._vocab) - len(short._vocab) < 2 * matcher_module.ANSWER_CHARS
+    monkeypatch.setattr(matcher_module, "ANSWER_CHARS", 10_000)
+    unread = Matcher([IntentSpec.from_dict({**BOOKSHOP[0], "answer": start + pages})])
+    assert len(unread._vocab) - len(short._vocab) > 2_000
