@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import dramatiq
 import redis
-from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import Middleware
 
 from bot.conversation.messages import Incoming
@@ -48,11 +49,64 @@ class RequestIds(Middleware):
     after_skip_message = after_process_message
 
 
-def make_broker(redis_url: str) -> RedisBroker:
+class _HandingBackConsumer(_RedisConsumer):
+    """A consumer that, replacing an earlier one of its delay queue in this process, first
+    hands back to the queue what the earlier one still held.
+
+    Dramatiq's consumer thread keeps a delay queue's messages in memory until their eta; on a
+    connection error (a Redis restart, a failover) it throws that memory away and starts a new
+    consumer, but the messages stay in this process's ack set, which only the heartbeat
+    maintenance requeues, and only once the process is dead (Dramatiq issue #527). A live
+    worker never ran them: retried late replies and SMS had no sweep to fall back on, and
+    pushes waited for the push sweep (a minute past due). Before the thread starts a new
+    consumer it has requeued what its delay queue held, or dropped it on that error; either
+    way, what is left of this process's ack set for the queue is held by no one."""
+
+    def __init__(self, broker: JobBroker, queue_name: str, prefetch: int, timeout: int) -> None:
+        super().__init__(broker, queue_name, prefetch, timeout)
+        self.stranded = queue_name.endswith(".DQ") and queue_name in broker.consumed
+        broker.consumed.add(queue_name)
+
+    def __next__(self) -> Any:
+        if self.stranded:
+            try:
+                handed = self.broker.hand_back(self.queue_name)
+            except redis.ConnectionError as exc:
+                raise ConnectionClosed(exc) from None   # Redis still away: the next one tries
+            self.stranded = False
+            if handed:
+                log.warning("%d delayed job(s) on %s handed back after losing Redis",
+                            handed, self.queue_name)
+        return super().__next__()
+
+
+class JobBroker(RedisBroker):
+    """Dramatiq's Redis broker whose delay-queue consumers survive losing Redis
+    (`_HandingBackConsumer`). One Dramatiq worker per broker: a second one consuming the same
+    delay queue alongside would have its held messages handed back, so run twice."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.consumed: set[str] = set()
+
+    @property
+    def consumer_class(self) -> type[_RedisConsumer]:
+        return _HandingBackConsumer
+
+    def hand_back(self, queue_name: str) -> int:
+        """Requeue every message this broker fetched from `queue_name` and never acked."""
+        acks = f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
+        ids = list(self.client.smembers(acks))
+        for start in range(0, len(ids), 1000):
+            self.do_requeue(queue_name, *ids[start:start + 1000])
+        return len(ids)
+
+
+def make_broker(redis_url: str) -> JobBroker:
     """A Redis broker tuned so work held by a dead worker is requeued within seconds."""
     # Dramatiq reads bytes; through Sentinel it gets a client that follows the master.
     client = connect(redis_url, decode_responses=False) if sentinel_parts(redis_url) else None
-    broker = RedisBroker(
+    broker = JobBroker(
         url=None if client is not None else redis_url,
         client=client,
         namespace=NAMESPACE,

