@@ -11,10 +11,9 @@ from typing import TextIO
 
 import redis
 
-from bot.cli.intents import cli_config
+from bot.cli.intents import cli_config, cli_redis
 from bot.console.accounts import ROLES, AccountError, AccountStore
 from bot.console.audit import AuditLog
-from bot.platform.storage import connect, redis_url_for
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,8 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def open_accounts() -> tuple[AccountStore, AuditLog]:
-    config = cli_config()
-    client = connect(redis_url_for(config.redis_url, config.data_dir))
+    client = cli_redis(cli_config())
     return AccountStore(client), AuditLog(client)
 
 

@@ -39,12 +39,16 @@ def cli_config(env: Mapping[str, str] | None = None) -> Config:
     return Config(**values)
 
 
+def cli_redis(config: Config) -> redis.Redis:
+    """The Redis the app uses: REDIS_URL, the sentinels' master, or the embedded server."""
+    return connect(redis_url_for(config.redis_url, config.data_dir, config.redis_sentinels,
+                                 config.redis_sentinel_master))
+
+
 def open_store(config: Config | None = None) -> IntentStore:
     """An IntentStore on the configured Redis; Redis is not written to here."""
     config = config or cli_config()
-    client = connect(redis_url_for(config.redis_url, config.data_dir, config.redis_sentinels,
-                                   config.redis_sentinel_master))
-    return IntentStore(client, config.intents_path, config.data_dir)
+    return IntentStore(cli_redis(config), config.intents_path, config.data_dir)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,10 +17,9 @@ from datetime import date
 
 import redis
 
-from bot.cli.intents import cli_config
+from bot.cli.intents import cli_config, cli_redis
 from bot.console.audit import AuditLog
 from bot.platform.config import Config
-from bot.platform.storage import connect, redis_url_for
 from bot.pushes.export import write_csv
 from bot.pushes.settings import PushSettings
 from bot.pushes.settings_store import (
@@ -86,7 +85,7 @@ def _config() -> Config:
 def run(args: argparse.Namespace) -> int:
     try:
         config = _config()
-        client = connect(redis_url_for(config.redis_url, config.data_dir))
+        client = cli_redis(config)
         if args.pushes_command == "settings":
             rules = PushSettingsStore(client, PushSettings.from_config(config))
             return settings(Switches(client), args.kind, args.state, rules=rules,

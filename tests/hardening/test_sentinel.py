@@ -102,6 +102,40 @@ def test_sentinel_url_reaches_the_master_for_app_broker_and_cli(sentinel_cluster
     assert broker.client.connection_pool.service_name == MASTER
 
 
+def test_every_cli_command_finds_the_master_through_the_sentinels(sentinel_cluster, tmp_path):
+    """With REDIS_SENTINELS set and no REDIS_URL, the merchant's and the admin's commands
+    write where the app reads: the master, not an embedded Redis of their own."""
+    import os
+    import sys
+
+    from bot.platform.config import ROOT_DIR
+
+    master, _, sentinels, _ = sentinel_cluster
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("BOT_DEMO", "REDIS_URL", "WECHAT_TOKEN")}
+    env.update(REDIS_SENTINELS=",".join(f"127.0.0.1:{p}" for p in sentinels),
+               REDIS_SENTINEL_MASTER=MASTER, BOT_DATA_DIR=str(tmp_path / "data"))
+
+    def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT_DIR, env=env,
+                              input=stdin, capture_output=True, text=True, timeout=60)
+
+    on_master = redis.Redis(port=master, decode_responses=True)
+    switched = cli("pushes", "settings", "logistics", "off")
+    assert switched.returncode == 0, switched.stderr
+    assert on_master.hget("pushes:switches", "order_in_transit") == "off"
+    added = cli("console", "add-user", "clerk", "--role", "agent", stdin="clerk-password-1\n")
+    assert added.returncode == 0, added.stderr
+    assert "clerk" in cli("console", "list-users").stdout
+    (tmp_path / "faq.yaml").write_text(
+        "- id: faq_gift\n  question: 有赠品吗\n  answer: 有。\n", encoding="utf-8")
+    imported = cli("intents", "import", str(tmp_path / "faq.yaml"))
+    assert imported.returncode == 0, imported.stderr
+    assert on_master.hexists("intents:data", "faq_gift")
+    # Nothing went to an embedded Redis in the data folder.
+    assert not list((tmp_path / "data").glob("*.rdb"))
+
+
 def test_master_killed_during_traffic_recovers_without_restart_and_loses_no_ack(
         sentinel_cluster, make_app, tmp_path, capsys):
     master, replica, sentinels, procs = sentinel_cluster
