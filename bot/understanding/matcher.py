@@ -18,10 +18,13 @@ How a message is scored:
    怎么开 订单号 123…" asks about the invoice). A feature no intent has weighs like the rarest
    known one: it is what keeps "今天天气怎么样" off the intents however well "怎么样" matches.
 4. One posting list per feature over intents gives each intent the share of the query its
-   texts cover, together and weighted by how typical each word is of the intent. The best few
-   intents then have their examples scored (how much of the query each explains, and how much
-   of itself is in the query), are compared with rapidfuzz, get a bonus for their keywords,
-   and are discounted when the only shared words are question words ("什么", "在").
+   texts cover, together and weighted by how typical each word is of the intent; an FAQ's
+   answer counts too, at half weight and never alone. The best few intents then have their
+   examples scored (how much of the query each explains, and how much of itself is in the
+   query), are compared with rapidfuzz, get a bonus for their keywords, and are discounted
+   when the only shared words are question words ("什么", "在") or a class the message names
+   by one of its members ("榴莲怎么挑" shares only 生鲜 with the spoilt-fresh-food FAQ), and
+   when content the shop knows nothing of outweighs what they share.
 5. The blend is mapped onto 0-100 so that the default threshold is 50; the best intent over
    its own threshold is the answer, "ambiguous" when another one that could be is within
    the ambiguity margin (2 points; optionally a share of the best score), "unmatched" when the
