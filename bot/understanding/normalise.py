@@ -427,11 +427,10 @@ def word_weight(word: str) -> float:
     if cached is not None:
         return cached
     ensure_domain_dictionary()
-    count = _general_count(word)
-    if _is_quantity(word):
-        count = 0   # weighs like a number, however common jieba finds it
+    quantity = _is_quantity(word)
+    count = 0 if quantity else _general_count(word)   # a count weighs like a number
     if not count:
-        if word.isdigit() or _is_quantity(word):
+        if word.isdigit() or quantity:
             weight = _NUMBER_WEIGHT
         elif word in ENGLISH_COMMON:
             weight = _ENGLISH_COMMON_WEIGHT
