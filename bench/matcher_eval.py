@@ -82,11 +82,21 @@ HELDOUT = [("held-out", "heldout", "heldout_queries.tsv"),
 Z95 = 1.959964
 
 
-def load_matcher(faq: Path) -> Matcher:
+def load_specs(faq: Path) -> list[IntentSpec]:
     builtin = load_intent_file(ROOT / "intents" / "builtin.yaml", require_answer=False)
     specs = [IntentSpec.from_dict(d, builtin=True) for d in builtin]
-    specs += [IntentSpec.from_dict(d) for d in load_intent_file(faq)]
-    return Matcher(specs)
+    return specs + [IntentSpec.from_dict(d) for d in load_intent_file(faq)]
+
+
+def load_matcher(faq: Path) -> Matcher:
+    return Matcher(load_specs(faq))
+
+
+def development_sets(queries: Path = DEFAULT_QUERIES) -> list[tuple[str, Path]]:
+    """The development sets that exist, in the order they were written (no final set)."""
+    sets = [("dev", queries)]
+    sets += [(name, BENCH / file) for name, _, file in HELDOUT if (BENCH / file).exists()]
+    return sets
 
 
 def load_queries(path: Path) -> list[tuple[str, str]]:

@@ -119,7 +119,8 @@ def _clash_message(docs: IntentDocs, ids: list[str], used_by: str) -> str:
 
 
 def match_lines(store: IntentStore, lines: Iterable[str], out: TextIO) -> int:
-    """One JSON object per input line: text, intent, score, outcome, candidates."""
+    """One JSON object per input line: text, intent, score, the bar it had to reach,
+    outcome, candidates."""
     matcher = store.matcher()
     for line in lines:
         text = line.rstrip("\n")
@@ -130,6 +131,7 @@ def match_lines(store: IntentStore, lines: Iterable[str], out: TextIO) -> int:
             "text": text,
             "intent": result.intent,
             "score": round(result.score, 1),
+            "bar": result.bar,
             "outcome": result.outcome,
             "candidates": [[c, round(s, 1)] for c, s in result.candidates],
         }, ensure_ascii=False) + "\n")

@@ -25,8 +25,11 @@ How a message is scored:
    when the only shared words are question words ("什么", "在") or a class the message names
    by one of its members ("榴莲怎么挑" shares only 生鲜 with the spoilt-fresh-food FAQ), and
    when content the shop knows nothing of outweighs what they share.
-5. The blend is mapped onto 0-100 so that the default threshold is 50; the best intent over
-   its own threshold is the answer, "ambiguous" when another one that could be is within
+5. The blend is mapped onto 0-100 so that the default threshold is 50. Each intent's
+   threshold is moved, by at most 10 points, by what the message offers besides its score
+   (`acceptance.Bar`): a message of many topic words needs less, one whose words the
+   intents mostly do not know, or with a close runner-up, needs more. The best intent over
+   that bar is the answer, "ambiguous" when another one that could be is within
    the ambiguity margin (2 points; optionally a share of the best score), "unmatched" when the
    message reads at least as much like one the shop's staff dismissed as not for the shop
    (`negatives`, see `IntentStore.add_negative`).
@@ -69,6 +72,7 @@ from typing import Any
 from rapidfuzz.fuzz import ratio
 
 from bot.understanding import pinyin
+from bot.understanding.acceptance import DEFAULT_BAR, Bar, Evidence
 from bot.understanding.entities import ORDER, PHONE, TRACKING, Entities, extract_entities, scan
 from bot.understanding.normalise import (
     CLASS_MEMBERS,
@@ -285,6 +289,8 @@ class MatchResult:
     candidates: tuple[tuple[str, float], ...]   # best first, at most 3, rounded to 1 decimal
     entities: Entities
     options: tuple[str, ...] = ()   # when ambiguous: the two intents to offer, best first
+    bar: float = 0.0                # the score the best candidate had to reach
+    evidence: Evidence | None = None   # what the message offered besides its score
 
 
 @dataclass(frozen=True)
@@ -486,11 +492,14 @@ class Matcher:
         ambiguity_margin: float = DEFAULT_MARGIN,
         relative_margin: float = RELATIVE_MARGIN,
         negatives: Iterable[str] = (),
+        bar: Bar | None = DEFAULT_BAR,
     ) -> None:
         """Build the index; `extra_words` and the intents' `terms` are the merchant's own
         words, cut whole by this matcher (no other matcher or process state sees them). `negatives`
         are messages the shop's staff dismissed as not for the shop: a message that reads
-        more like one of them than like any intent (or about as much) stays unmatched."""
+        more like one of them than like any intent (or about as much) stays unmatched.
+        `bar` moves each intent's threshold by what the message says (see `acceptance`);
+        with None, a candidate needs only its threshold."""
         ensure_domain_dictionary()
         specs = list(intents)
         # Keywords are matched as sets of words, so they are not terms: that would glue
@@ -499,6 +508,7 @@ class Matcher:
         self.threshold = threshold
         self.ambiguity_margin = ambiguity_margin
         self.relative_margin = relative_margin
+        self.bar = bar
         self._specs = {spec.id: spec for spec in specs}
         self._negatives = tuple(dict.fromkeys(
             text.strip() for text in negatives if text and text.strip()))
@@ -690,25 +700,33 @@ class Matcher:
         reading = normalised
         if core is not None:
             reading, analysis = core   # what the message says inside its politeness
-        scored, dismissed = self._scores(analysis) if analysis.has_content else ([], False)
-        chosen = self._choose(scored)
+        evidence = self._evidence(analysis)
+        shift = self._shift(evidence)
+        scored, dismissed = self._scores(analysis, shift) if analysis.has_content \
+            else ([], False)
+        chosen = self._choose(scored, shift)
         whole_best = scored[0] if scored else None
         from_clause = False
         if chosen is None and " " in reading and not dismissed:
-            clause_scored = self._best_clause(reading, analysis.unexplained)
-            if clause_scored:
+            clause_scored, clause_evidence = self._best_clause(reading, analysis.unexplained)
+            if clause_scored and clause_evidence is not None:
+                # The clause's own bar; `evidence` stays the whole message's (what the bar's
+                # model was fitted on).
                 scored, from_clause = clause_scored, True
-            chosen = self._choose(scored)
+                shift = self._shift(clause_evidence)
+            chosen = self._choose(scored, shift)
         if dismissed:
             chosen = None   # reads like what staff said is not for the shop
         ids = self._ids
         candidates = tuple([(ids[i], round(s, 1)) for s, i in scored[:3]])
         outcome, intent, options = "unmatched", None, ()
         best = scored[0][0] if scored else 0.0
+        needed = self._bar(scored, scored[0], shift) if scored else self.threshold
         if chosen is not None:
             best, top = chosen
+            needed = self._bar(scored, chosen, shift)
             outcome, intent = "matched", self._ids[top]
-            rival = self._rival(scored, chosen)
+            rival = self._rival(scored, chosen, shift)
             if rival is None and from_clause and whole_best is not None \
                     and whole_best[1] != top and whole_best[0] >= CLAUSE_RIVAL * best:
                 # One clause answers, but the whole message reads more like another intent
@@ -728,9 +746,12 @@ class Matcher:
             candidates=candidates,
             entities=entities,
             options=options,
+            bar=round(needed, 1),
+            evidence=evidence,
         )
 
-    def _best_clause(self, normalised: str, unexplained: float) -> list[tuple[float, int]]:
+    def _best_clause(self, normalised: str, unexplained: float
+                     ) -> tuple[list[tuple[float, int]], Evidence | None]:
         """Scores of the best-understood clause of a message made of several ("货到哪了 急用"):
         a clause about something else should not hide the one that asks for something.
         A clause that only names a number ("订单号 123…") is the last resort: beside a question
@@ -738,6 +759,7 @@ class Matcher:
         that the shop knows nothing of (`unexplained`) still counts against each clause:
         "装修太吵了 烦死了" is not about the shop because its last clause could be."""
         best: list[tuple[float, int]] = []
+        best_evidence: Evidence | None = None
         best_key = (False, 0.0)
         for clause in _CLAUSE_BREAK.split(normalised):
             analysis = self._understood(clause)[1]
@@ -745,16 +767,50 @@ class Matcher:
                 continue
             if unexplained > analysis.unexplained:
                 analysis = replace(analysis, unexplained=unexplained)
-            scored, dismissed = self._scores(analysis)
-            chosen = self._choose(scored)
+            evidence = self._evidence(analysis)
+            shift = self._shift(evidence)
+            scored, dismissed = self._scores(analysis, shift)
+            chosen = self._choose(scored, shift)
             if chosen is None or dismissed:
                 continue
             key = (not analysis.tokens <= _IDENTIFIERS, chosen[0])
             if not best or key > best_key:
-                best, best_key = scored, key
-        return best
+                best, best_evidence, best_key = scored, evidence, key
+        return best, best_evidence
 
-    def _scores(self, analysis: _Analysis) -> tuple[list[tuple[float, int]], bool]:
+    def _evidence(self, analysis: _Analysis) -> Evidence:
+        """What the message offers besides its score (see `acceptance`); the shop's own
+        terms are known words even when no intent's text has them yet."""
+        vocab = self._vocab
+        terms = self._terms.words
+        total = unknown = 0.0
+        for feature, weight in analysis.features.items():
+            total += weight
+            if feature not in vocab and feature[2:] not in terms:
+                unknown += weight
+        return Evidence(topic_words=len(analysis.topical),
+                        unknown_share=unknown / total if total > 0 else 0.0,
+                        unexplained=analysis.unexplained)
+
+    def _shift(self, evidence: Evidence) -> float | None:
+        """How far the message moves every candidate's bar (None: the bar is the threshold)."""
+        return self.bar.shift(evidence) if self.bar is not None else None
+
+    def _bar(self, scored: list[tuple[float, int]], candidate: tuple[float, int],
+             shift: float | None) -> float:
+        """The score `candidate` must reach, against the best other candidate in `scored`."""
+        threshold = self._thresholds[candidate[1]]
+        if shift is None or self.bar is None:
+            return threshold
+        runner_up = 0.0
+        for other in scored[:2]:
+            if other[1] != candidate[1]:
+                runner_up = other[0]
+                break
+        return self.bar.needed(threshold, shift, runner_up)
+
+    def _scores(self, analysis: _Analysis, shift: float | None
+                ) -> tuple[list[tuple[float, int]], bool]:
         """The intents' scores, best first, without the staff's negatives; and whether the
         message reads like a negative at least as much as like the intent that would answer
         it (or within the ambiguity margin of it): a look-alike of a dismissed message."""
@@ -765,32 +821,33 @@ class Matcher:
         if negative is None:
             return scored, False
         scored = [entry for entry in scored if entry[1] != self._negative]
-        chosen = self._choose(scored)
+        chosen = self._choose(scored, shift)
         if chosen is None:
             return scored, False
         margin = max(self.ambiguity_margin, self.relative_margin * chosen[0])
         return scored, negative >= chosen[0] - margin
 
-    def _choose(self, scored: list[tuple[float, int]]) -> tuple[float, int] | None:
-        # The best candidate over its own threshold, not only the first one: a merchant's
-        # strict threshold on one intent must not silence another that is sure enough.
+    def _choose(self, scored: list[tuple[float, int]], shift: float | None
+                ) -> tuple[float, int] | None:
+        # The best candidate over its own bar, not only the first one: a merchant's strict
+        # threshold on one intent must not silence another that is sure enough.
         for candidate in scored:
-            if candidate[0] >= self._thresholds[candidate[1]]:
+            if candidate[0] >= self._bar(scored, candidate, shift):
                 return candidate
         return None
 
     def _rival(
-        self, scored: list[tuple[float, int]], chosen: tuple[float, int]
+        self, scored: list[tuple[float, int]], chosen: tuple[float, int], shift: float | None
     ) -> tuple[float, int] | None:
         """The closest other candidate within the ambiguity margin (the larger of the margin
         and `relative_margin` of the best score) that could have been the answer: one over
-        its own threshold, or one that scored at least as high."""
+        its own bar, or one that scored at least as high."""
         best = chosen[0]
         margin = max(self.ambiguity_margin, self.relative_margin * best)
         rivals = [
             (abs(best - score), (score, i)) for score, i in scored
             if i != chosen[1] and abs(best - score) < margin
-            and (score >= self._thresholds[i] or score >= best)
+            and (score >= best or score >= self._bar(scored, (score, i), shift))
         ]
         return min(rivals)[1] if rivals else None
 

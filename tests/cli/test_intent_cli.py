@@ -33,9 +33,10 @@ def test_import_export_match(redis_url, r, tmp_path):
     assert json.loads(out.read_text())[-1]["id"] == "faq_gift"
     matched = cli(redis_url, "match", stdin="能帮我礼品包装吗\n今天天气怎么样\n")
     lines = [json.loads(line) for line in matched.stdout.splitlines()]
-    keys = {"text", "intent", "score", "outcome", "candidates"}
+    keys = {"text", "intent", "score", "bar", "outcome", "candidates"}
     assert [set(line) for line in lines] == [keys, keys]
     assert lines[0]["intent"] == "faq_gift" and lines[0]["outcome"] == "matched"
+    assert lines[0]["score"] >= lines[0]["bar"] > 0   # what the answer had to reach
     assert lines[1]["outcome"] == "unmatched" and lines[1]["intent"] is None
     for line in lines:
         assert isinstance(line["score"], float) and 0 <= line["score"] <= 100
