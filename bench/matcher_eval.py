@@ -13,7 +13,9 @@
                                  [--heldout7 bench/dev7_queries.tsv]
                                  [--heldout7b bench/final7_queries.tsv]
                                  [--heldout8 bench/dev8_queries.tsv]
-                                 [--final bench/final8_queries.tsv] [--no-final]
+                                 [--heldout8b bench/final8_queries.tsv]
+                                 [--heldout9 bench/dev9_queries.tsv]
+                                 [--final bench/final9_queries.tsv] [--no-final]
                                  [--all] [--show-final]
 
 One run measures every set with the same figures. All but the last are development sets: each
@@ -31,8 +33,10 @@ listed (and every miss with --all).
   round of 2026-12-04, measured before and after it) were written by one writer.
   Held-out 7 (`dev7_queries.tsv`) and 7b (`final7_queries.tsv`, the final set of the second
   round of 2026-12-04, measured before and after it) were written by one writer.
-  Held-out 8 (`dev8_queries.tsv`) was written with the final set below by the same writer.
-- final (`--final`, bench/final8_queries.tsv): written with held-out 8 by the same writer,
+  Held-out 8 (`dev8_queries.tsv`) and 8b (`final8_queries.tsv`, the final set of the third
+  round of 2026-12-04, measured before and after it) were written by one writer.
+  Held-out 9 (`dev9_queries.tsv`) was written with the final set below by the same writer.
+- final (`--final`, bench/final9_queries.tsv): written with held-out 9 by the same writer,
   never opened by anyone changing the matcher. Only its totals are printed; its wrong answers
   only with --show-final, which whoever tunes the matcher must not use. Measure it once, at
   the end of a round; once anyone has read it, it is a development set and a new one is due.
@@ -66,7 +70,7 @@ from bot.understanding.normalise import warm_up  # noqa: E402
 DEFAULT_FAQ = ROOT / "tests" / "data" / "eval" / "faq.yaml"
 DEFAULT_QUERIES = ROOT / "tests" / "data" / "eval" / "dev_queries.tsv"
 BENCH = ROOT / "bench"
-DEFAULT_FINAL = BENCH / "final8_queries.tsv"
+DEFAULT_FINAL = BENCH / "final9_queries.tsv"
 # (name, flag, file): the development sets besides the dev set, in the order they were written.
 HELDOUT = [("held-out", "heldout", "heldout_queries.tsv"),
            ("held-out 2", "heldout2", "heldout2_queries.tsv"),
@@ -78,7 +82,9 @@ HELDOUT = [("held-out", "heldout", "heldout_queries.tsv"),
            ("held-out 6b", "heldout6b", "final6_queries.tsv"),
            ("held-out 7", "heldout7", "dev7_queries.tsv"),
            ("held-out 7b", "heldout7b", "final7_queries.tsv"),
-           ("held-out 8", "heldout8", "dev8_queries.tsv")]
+           ("held-out 8", "heldout8", "dev8_queries.tsv"),
+           ("held-out 8b", "heldout8b", "final8_queries.tsv"),
+           ("held-out 9", "heldout9", "dev9_queries.tsv")]
 Z95 = 1.959964
 
 
