@@ -615,12 +615,18 @@ class Matcher:
             self._keywords.append(tuple(t for t in keyword_tokens if t))
         self._ex_start.append(len(self._ex_compact))
 
-        n = max(len(self._indexed), 1)
         self._vocab = vocab
         # Answers count in how common a word is: they repeat the shop's everyday words
         # (订单, 退款, 售后), which makes those lighter. Counting only the phrasings gave 6
         # more wrong answers on the development sets (31 against 25 of 1,114).
-        self._idf = idf = array("d", (_idf(n, len(posting)) for posting in postings))
+        # The staff's negatives do not: a dismissed message that uses the shop's words
+        # ("支付宝花呗怎么关") must not make them lighter for every real question.
+        negative = self._negative
+        n = max(len(self._indexed) - (negative >= 0), 1)
+        self._idf = idf = array("d", (
+            _idf(n, max(len(posting) - (negative >= 0 and posting[-1] == negative),
+                        UNKNOWN_DF))
+            for posting in postings))
         self._idf_unknown = _idf(n, UNKNOWN_DF)
         # Features only the answers have: no customer phrasing of any intent.
         answer_only = frozenset(
@@ -689,6 +695,7 @@ class Matcher:
         # What the intents' phrasings say: a word only an answer uses reads no typo and
         # explains nothing of a message by itself (the same outcomes on every development
         # set as counting it as known, and one notion of "known" fewer).
+        self._dismissed = dismissed
         known = _Known(vocab, dismissed | answer_only)
         self._homophones = _homophones(known)
         self._understand = _understanding(self._clipped, self._homophones, known, self._terms)
@@ -781,12 +788,12 @@ class Matcher:
     def _evidence(self, analysis: _Analysis) -> Evidence:
         """What the message offers besides its score (see `acceptance`); the shop's own
         terms are known words even when no intent's text has them yet."""
-        vocab = self._vocab
+        vocab, dismissed = self._vocab, self._dismissed
         terms = self._terms.words
         total = unknown = 0.0
         for feature, weight in analysis.features.items():
             total += weight
-            if feature not in vocab and feature[2:] not in terms:
+            if (feature not in vocab or feature in dismissed) and feature[2:] not in terms:
                 unknown += weight
         return Evidence(topic_words=len(analysis.topical),
                         unknown_share=unknown / total if total > 0 else 0.0,

@@ -111,3 +111,17 @@ def test_a_merchants_threshold_still_moves_the_bar(with_bar):
     text = "狗粮打开以后放冰箱里能多放几周不"
     assert strict.match(text).outcome == "unmatched"
     assert strict.match(text).bar == pytest.approx(with_bar.match(text).bar + 30.0, abs=0.11)
+
+
+def test_the_staffs_negatives_change_nothing_of_how_real_questions_weigh():
+    """A dismissed message that uses the shop's words ("驾校定金能退吗") must not make 定金
+    lighter for every real deposit question, nor make its own words (驾校) known to the
+    bar: the look-alike is kept out by the negative itself."""
+    plain = Matcher(specs())
+    taught = Matcher(specs(), negatives=["驾校定金能退吗"])
+    question = "付了定金还能退吗"
+    assert taught.match(question).candidates[0] == plain.match(question).candidates[0]
+    assert taught.match(question).intent == "faq_deposit"
+    other = "驾校报名要带什么"
+    assert taught.match(other).evidence == plain.match(other).evidence
+    assert taught.match("驾校定金可以退吗").outcome == "unmatched"
