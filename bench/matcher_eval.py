@@ -16,7 +16,7 @@
                                  [--heldout8b bench/final8_queries.tsv]
                                  [--heldout9 bench/dev9_queries.tsv]
                                  [--final bench/final9_queries.tsv] [--no-final]
-                                 [--all] [--show-final]
+                                 [--fixed-threshold] [--all] [--show-final]
 
 One run measures every set with the same figures. All but the last are development sets: each
 has been looked at while changing the matcher, so each flatters it; their wrong answers are
@@ -94,7 +94,9 @@ def load_specs(faq: Path) -> list[IntentSpec]:
     return specs + [IntentSpec.from_dict(d) for d in load_intent_file(faq)]
 
 
-def load_matcher(faq: Path) -> Matcher:
+def load_matcher(faq: Path, fixed_threshold: bool = False) -> Matcher:
+    if fixed_threshold:
+        return Matcher(load_specs(faq), bar=None)
     return Matcher(load_specs(faq))
 
 
@@ -186,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
                         "(e.g. 'held-out 6'), and not the final set")
     parser.add_argument("--no-final", action="store_true",
                         help="leave the final set out (what a tuning round runs)")
+    parser.add_argument("--fixed-threshold", action="store_true",
+                        help="the threshold alone, without the bar (see acceptance.py)")
     parser.add_argument("--all", action="store_true",
                         help="list every query of the development sets, not only misses")
     parser.add_argument("--show-final", action="store_true",
@@ -196,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     warm_up()
     loaded = time.perf_counter() - started
     started = time.perf_counter()
-    matcher = load_matcher(args.faq)
+    matcher = load_matcher(args.faq, args.fixed_threshold)
     built = time.perf_counter() - started
     sets = [("dev", args.queries, True)]
     for name, flag, _ in HELDOUT:
