@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 
 import pytest
@@ -111,6 +112,9 @@ def test_try_shows_the_unsaved_edit_and_saves_nothing(console_app, admin):
     with_edit, saved = html.split("用这次修改")[1].split("用已保存的")
     assert "能回答" in with_edit and "faq_gift" in with_edit
     assert "回答不了" in saved
+    # What the answer had to reach, beside its score (the bar moves with the message).
+    score, needed = re.search(r"分数 ([\d.]+) · 需达到 ([\d.]+)", with_edit).groups()
+    assert float(score) >= float(needed) > 0
     assert console_app.extensions["bot"].intents.get("faq_gift") is None
     # The form keeps the unsaved values.
     assert "送人的能包好看点吗" in html
