@@ -47,10 +47,13 @@ class Bar:
 
     def needed(self, threshold: float, shift: float, runner_up: float) -> float:
         """The score a candidate must reach: its threshold moved by the message's `shift`
-        and by the best other candidate's score, at most `max_shift` either way."""
+        and by the best other candidate's score, at most `max_shift` either way, and never
+        past the score's own range (a merchant's threshold of 100 still means "only a perfect
+        match", not "never")."""
         moved = shift + self.runner_up * runner_up
         limit = self.max_shift
-        return threshold + (limit if moved > limit else -limit if moved < -limit else moved)
+        needed = threshold + (limit if moved > limit else -limit if moved < -limit else moved)
+        return 100.0 if needed > 100.0 else 0.0 if needed < 0.0 else needed
 
 
 # Fitted by `fit_acceptance.py` on the twelve development sets of 2026-12-04 (dev and the

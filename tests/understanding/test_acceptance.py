@@ -66,6 +66,9 @@ def test_the_bar_keeps_within_reach_of_the_intents_own_threshold():
     assert bar.needed(70.0, bar.shift(evidence(topic_words=40)), 0.0) == 60.0
     assert bar.needed(30.0, bar.shift(evidence(0, 1.0, 9.0)), 100.0) == 40.0
     assert bar.needed(50.0, bar.shift(evidence(1, 0.0, 0.0)), 10.0) == 47.0
+    # A threshold of 100 is still reachable by a perfect match, one of 0 still by anything.
+    assert bar.needed(100.0, bar.shift(evidence(0, 1.0, 9.0)), 100.0) == 100.0
+    assert bar.needed(0.0, bar.shift(evidence(topic_words=40)), 0.0) == 0.0
 
 
 def test_a_message_that_says_more_needs_less(with_bar, fixed):
