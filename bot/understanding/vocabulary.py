@@ -112,16 +112,10 @@ def load_vocabulary(folder: Path = FOLDER) -> Vocabulary:
             raise VocabularyError(f"{language_file.name}, combined: each reading is "
                                   f"[first, second, what they say together], got {reading!r}")
         combined[(reading[0], reading[1])] = reading[2]
-    characters = language["intensified"]["characters"]
-    if not isinstance(characters, str) or not characters or any(
-            not "\u4e00" <= c <= "\u9fff" for c in characters):
-        raise VocabularyError(f"{language_file.name}, intensified: characters must be a run "
-                              "of Chinese characters")
-    numerals = language["quantities"]["numerals"]
-    if not isinstance(numerals, str) or not numerals or any(
-            not "\u4e00" <= c <= "\u9fff" for c in numerals):
-        raise VocabularyError(f"{language_file.name}, quantities: numerals must be a run of "
-                              "Chinese characters")
+    characters = _chinese_run(language["intensified"], "characters",
+                              f"{language_file.name}, intensified")
+    numerals = _chinese_run(language["quantities"], "numerals",
+                            f"{language_file.name}, quantities")
     return Vocabulary(
         synonyms=synonyms,
         synonym_groups=tuple(groups),
@@ -163,6 +157,14 @@ def _keys(value: Any, keys: set[str], where: str, optional: set[str] = frozenset
         found = sorted(value) if isinstance(value, dict) else type(value).__name__
         wanted = sorted(keys) + [f"{key} (optional)" for key in sorted(optional)]
         raise VocabularyError(f"{where}: expected the keys {wanted}, got {found}")
+
+
+def _chinese_run(value: dict[str, Any], key: str, where: str) -> str:
+    text = value[key]
+    if not isinstance(text, str) or not text or any(
+            not "\u4e00" <= c <= "\u9fff" for c in text):
+        raise VocabularyError(f"{where}: {key} must be a run of Chinese characters")
+    return text
 
 
 def _text(value: dict[str, Any], key: str, where: str) -> str:
