@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 from sklearn.linear_model import LogisticRegression
@@ -27,9 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from matcher_eval import (  # noqa: E402
     DEFAULT_FAQ,
     development_sets,
-    evaluate,
     load_queries,
     load_specs,
+    summary,
+    summed,
 )
 
 from bot.understanding.acceptance import DEFAULT_BAR, Bar  # noqa: E402
@@ -68,21 +70,12 @@ def fit(rows: list[Row], c: float) -> Bar:
 
 
 def totals(specs: list[IntentSpec], bar: Bar | None,
-           sets: list[tuple[str, list[tuple[str, str]]]]) -> tuple[int, int, int, int, int]:
-    matcher = Matcher(specs, bar=bar)
-    right = wrong = unmatched = in_domain = off_topic = 0
-    for _, queries in sets:
-        n = evaluate(matcher, queries)[0]
-        right, wrong = right + n["correct"], wrong + n["wrong"]
-        unmatched += n["none_unmatched"]
-        in_domain, off_topic = in_domain + n["in_domain"], off_topic + n["none_total"]
-    return right, wrong, unmatched, in_domain, off_topic
+           sets: list[tuple[str, list[tuple[str, str]]]]) -> Counter[str]:
+    return summed(Matcher(specs, bar=bar), (queries for _, queries in sets))
 
 
-def line(title: str, figures: tuple[int, int, int, int, int]) -> str:
-    right, wrong, unmatched, in_domain, off_topic = figures
-    return (f"{title:44} right {right}/{in_domain}  wrong {wrong}  "
-            f"off-topic unmatched {unmatched}/{off_topic}")
+def line(title: str, counts: Counter[str]) -> str:
+    return f"{title:44} {summary(counts)}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,12 +96,11 @@ def main(argv: list[str] | None = None) -> int:
 
     print(line("fixed threshold", totals(specs, None, sets)))
     print(line("acceptance.py's bar (fitted on all)", totals(specs, DEFAULT_BAR, sets)))
-    held_out = [0, 0, 0, 0, 0]
+    held_out: Counter[str] = Counter()
     for name, queries in sets:
         others = [row for other, _ in sets if other != name for row in rows[other]]
-        figures = totals(specs, fit(others, args.c), [(name, queries)])
-        held_out = [a + b for a, b in zip(held_out, figures, strict=True)]
-    print(line("a bar fitted without the set (leave one out)", tuple(held_out)))
+        held_out += totals(specs, fit(others, args.c), [(name, queries)])
+    print(line("a bar fitted without the set (leave one out)", held_out))
     return 0
 
 

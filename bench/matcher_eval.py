@@ -2,20 +2,8 @@
 
     python bench/matcher_eval.py [--faq tests/data/eval/faq.yaml]
                                  [--queries tests/data/eval/dev_queries.tsv]
-                                 [--heldout bench/heldout_queries.tsv]
-                                 [--heldout2 bench/heldout2_queries.tsv]
-                                 [--heldout3 bench/heldout3_queries.tsv]
-                                 [--heldout4 bench/heldout4_queries.tsv]
-                                 [--heldout5 bench/heldout5_queries.tsv]
-                                 [--heldout5b bench/final5_queries.tsv]
-                                 [--heldout6 bench/dev6_queries.tsv]
-                                 [--heldout6b bench/final6_queries.tsv]
-                                 [--heldout7 bench/dev7_queries.tsv]
-                                 [--heldout7b bench/final7_queries.tsv]
-                                 [--heldout8 bench/dev8_queries.tsv]
-                                 [--heldout8b bench/final8_queries.tsv]
-                                 [--heldout9 bench/dev9_queries.tsv]
-                                 [--final bench/final9_queries.tsv] [--no-final]
+                                 [--heldout… PATH: one flag per development set, `HELDOUT`]
+                                 [--final bench/final9_queries.tsv] [--no-final] [--only NAME]
                                  [--fixed-threshold] [--all] [--show-final]
 
 One run measures every set with the same figures. All but the last are development sets: each
@@ -58,11 +46,14 @@ import argparse
 import csv
 import sys
 import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.understanding.acceptance import DEFAULT_BAR  # noqa: E402
 from bot.understanding.intent_file import load_intent_file  # noqa: E402
 from bot.understanding.matcher import IntentSpec, Matcher  # noqa: E402
 from bot.understanding.normalise import warm_up  # noqa: E402
@@ -95,9 +86,7 @@ def load_specs(faq: Path) -> list[IntentSpec]:
 
 
 def load_matcher(faq: Path, fixed_threshold: bool = False) -> Matcher:
-    if fixed_threshold:
-        return Matcher(load_specs(faq), bar=None)
-    return Matcher(load_specs(faq))
+    return Matcher(load_specs(faq), bar=None if fixed_threshold else DEFAULT_BAR)
 
 
 def development_sets(queries: Path = DEFAULT_QUERIES) -> list[tuple[str, Path]]:
@@ -145,6 +134,20 @@ def evaluate(matcher: Matcher, queries: list[tuple[str, str]], show_all: bool = 
         if not ok or show_all:
             lines.append(("   " if ok else "✗ ") + line.strip())
     return n, wrong, lines
+
+
+def summed(matcher: Matcher, query_sets: Iterable[list[tuple[str, str]]]) -> Counter[str]:
+    """`evaluate`'s counts over several sets together."""
+    total: Counter[str] = Counter()
+    for queries in query_sets:
+        total.update(evaluate(matcher, queries)[0])
+    return total
+
+
+def summary(counts: Mapping[str, int]) -> str:
+    """Right / wrong / off-topic unmatched on one line, as counts."""
+    return (f"right {counts['correct']}/{counts['in_domain']}  wrong {counts['wrong']}  "
+            f"off-topic unmatched {counts['none_unmatched']}/{counts['none_total']}")
 
 
 def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:

@@ -16,11 +16,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from matcher_eval import BENCH, DEFAULT_FAQ, evaluate, load_queries, load_specs  # noqa: E402
+from matcher_eval import (  # noqa: E402
+    BENCH,
+    DEFAULT_FAQ,
+    load_queries,
+    load_specs,
+    summary,
+    summed,
+)
 
 from bot.understanding.matcher import IntentSpec, Matcher  # noqa: E402
 from bot.understanding.normalise import warm_up  # noqa: E402
@@ -53,11 +61,6 @@ def reviewed(specs: list[IntentSpec], queries: list[tuple[str, str]]
     return taught, negatives, sum(map(len, examples.values())), len(negatives)
 
 
-def figures(counts: dict[str, int]) -> str:
-    return (f"right {counts['correct']}/{counts['in_domain']}  wrong {counts['wrong']}  "
-            f"off-topic unmatched {counts['none_unmatched']}/{counts['none_total']}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--faq", type=Path, default=DEFAULT_FAQ)
@@ -65,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     warm_up()
     specs = load_specs(args.faq)
     plain = Matcher(specs)
-    totals = {"before": [0, 0, 0, 0, 0], "after": [0, 0, 0, 0, 0]}
+    totals: dict[str, Counter[str]] = {"before": Counter(), "after": Counter()}
     for first, first_file, second, second_file in PAIRS:
         a, b = BENCH / first_file, BENCH / second_file
         if not (a.exists() and b.exists()):
@@ -75,20 +78,20 @@ def main(argv: list[str] | None = None) -> int:
             queries = load_queries(measured_path)
             taught, negatives, n_examples, n_negatives = reviewed(specs,
                                                                   load_queries(seen_path))
-            before = evaluate(plain, queries)[0]
-            after = evaluate(Matcher(taught, negatives=negatives), queries)[0]
+            before = summed(plain, [queries])
+            after = summed(Matcher(taught, negatives=negatives), [queries])
             print(f"{measured} after staff reviewed {seen} "
                   f"({n_examples} examples, {n_negatives} negatives):")
-            print(f"  before  {figures(before)}")
-            print(f"  after   {figures(after)}")
-            for name, counts in (("before", before), ("after", after)):
-                for k, key in enumerate(("correct", "wrong", "none_unmatched", "in_domain",
-                                         "none_total")):
-                    totals[name][k] += counts[key]
-    for name, (right, wrong, unmatched, in_domain, off_topic) in totals.items():
-        print(f"all pairs, {name:6}  right {right}/{in_domain} ({100 * right / in_domain:.1f}%)"
-              f"  wrong {wrong} ({100 * wrong / in_domain:.1f}%)  off-topic unmatched "
-              f"{unmatched}/{off_topic} ({100 * unmatched / off_topic:.1f}%)")
+            print(f"  before  {summary(before)}")
+            print(f"  after   {summary(after)}")
+            totals["before"] += before
+            totals["after"] += after
+    for name, n in totals.items():
+        right, wrong, unmatched = n["correct"], n["wrong"], n["none_unmatched"]
+        print(f"all pairs, {name:6}  right {right}/{n['in_domain']} "
+              f"({100 * right / n['in_domain']:.1f}%)  wrong {wrong} "
+              f"({100 * wrong / n['in_domain']:.1f}%)  off-topic unmatched "
+              f"{unmatched}/{n['none_total']} ({100 * unmatched / n['none_total']:.1f}%)")
     return 0
 
 
